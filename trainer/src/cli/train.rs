@@ -1,0 +1,202 @@
+//! `edgevae train`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+use edgevae_trainer::model::{Stage1Config, Stage2Config};
+use edgevae_trainer::nn::{Activation, AdamWConfig};
+use edgevae_trainer::train::{self, Outcome, StageSchedule, TrainConfig, TrainRequest};
+
+use super::progress::TrainProgress;
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data: `sprites[:n=N]`, `manifold[:n=N,k=K,d=D,outliers=F]` (built in, generated
+    /// from the seed), an MNIST-style directory (train-*/t10k-* IDX files, gzipped or raw), an
+    /// IDX file or an .npy file (f32 or u8, [N, d] or [N, rows, cols]).
+    #[arg(long)]
+    data: Option<String>,
+    /// Run directory: config, checkpoints, reports and image grids go here.
+    #[arg(long)]
+    out: PathBuf,
+    /// Stage-1 epochs [default: 30].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Stage-2 epochs [default: 40].
+    #[arg(long)]
+    stage2_epochs: Option<usize>,
+    /// Latent dimension kappa of both stages [default: 64].
+    #[arg(long)]
+    latent: Option<usize>,
+    /// Stage-1 encoder hidden widths, comma-separated; the decoder mirrors them [default: 512,512].
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
+    /// Stage-2 hidden width [default: 1024].
+    #[arg(long)]
+    stage2_width: Option<usize>,
+    /// Stage-2 hidden ReLU layers [default: 3].
+    #[arg(long)]
+    stage2_depth: Option<usize>,
+    /// Mini-batch size of both stages [default: 64].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// AdamW learning rate of both stages [default: 1e-3].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Halve the learning rate every N epochs, 0 for never [default: a third of each stage's epochs].
+    #[arg(long)]
+    halve_every: Option<usize>,
+    /// AdamW weight decay (never applied to log gamma or biases) [default: 0].
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Floor on the stage-1 decoder variance gamma [default: 1e-4].
+    #[arg(long)]
+    gamma_floor: Option<f64>,
+    /// Seed for data generation, splits, initial weights and noise [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replace this fraction of data elements with noise (the clean copy is kept for evaluation).
+    #[arg(long)]
+    corrupt: Option<f32>,
+    /// Fraction of training rows held out for validation [default: 0.1].
+    #[arg(long)]
+    val_fraction: Option<f32>,
+    /// Use at most this many training rows.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Device: cpu, cuda or cuda:N (CUDA needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Continue the run in --out from its last checkpoint (stage and epoch). Only the epoch
+    /// counts may change.
+    #[arg(long)]
+    resume: bool,
+    /// No progress bars, only the final summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+const DEFAULT_EPOCHS: usize = 30;
+const DEFAULT_STAGE2_EPOCHS: usize = 40;
+
+fn schedule(epochs: usize, batch: usize, lr: f64, halve_every: Option<usize>) -> StageSchedule {
+    StageSchedule {
+        epochs,
+        batch,
+        lr,
+        halve_every: halve_every.unwrap_or((epochs / 3).max(1)),
+    }
+}
+
+impl TrainArgs {
+    /// A fresh configuration from the flags and the defaults.
+    fn new_config(&self) -> anyhow::Result<TrainConfig> {
+        let data = self
+            .data
+            .clone()
+            .context("--data is required for a new run")?;
+        let mut stage1 = Stage1Config::new(0, Activation::Sigmoid);
+        if let Some(k) = self.latent {
+            stage1.latent = k;
+        }
+        if let Some(h) = &self.hidden {
+            stage1.hidden = h.clone();
+        }
+        if let Some(f) = self.gamma_floor {
+            stage1.gamma_floor = f;
+        }
+        let mut stage2 = Stage2Config::default();
+        if let Some(w) = self.stage2_width {
+            stage2.width = w;
+        }
+        if let Some(d) = self.stage2_depth {
+            stage2.depth = d;
+        }
+        let batch = self.batch.unwrap_or(64);
+        let lr = self.lr.unwrap_or(1e-3);
+        Ok(TrainConfig {
+            data,
+            seed: self.seed.unwrap_or(0),
+            val_fraction: self.val_fraction.unwrap_or(0.1),
+            corrupt: self.corrupt,
+            limit: self.limit,
+            stage1,
+            stage2,
+            schedule1: schedule(
+                self.epochs.unwrap_or(DEFAULT_EPOCHS),
+                batch,
+                lr,
+                self.halve_every,
+            ),
+            schedule2: schedule(
+                self.stage2_epochs.unwrap_or(DEFAULT_STAGE2_EPOCHS),
+                batch,
+                lr,
+                self.halve_every,
+            ),
+            optimizer: AdamWConfig {
+                weight_decay: self.weight_decay.unwrap_or(0.0),
+                ..AdamWConfig::default()
+            },
+        })
+    }
+
+    /// The saved configuration with the epoch counts given on the command line.
+    fn resumed_config(&self) -> anyhow::Result<TrainConfig> {
+        let mut config = train::read_config(&self.out)
+            .with_context(|| format!("cannot resume {}", self.out.display()))?;
+        if let Some(e) = self.epochs {
+            config.schedule1.epochs = e;
+        }
+        if let Some(e) = self.stage2_epochs {
+            config.schedule2.epochs = e;
+        }
+        if let Some(d) = &self.data {
+            config.data = d.clone();
+        }
+        Ok(config)
+    }
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let device = edgevae_trainer::device::parse(&args.device)?;
+    let config = if args.resume {
+        args.resumed_config()?
+    } else {
+        args.new_config()?
+    };
+    let request = TrainRequest {
+        run_dir: args.out.clone(),
+        config,
+        resume: args.resume,
+        device,
+        write_reports: true,
+    };
+    let started = Instant::now();
+    let mut progress = TrainProgress::new(args.quiet);
+    let outcome = train::train(&request, &mut |e| progress.on_event(e))
+        .with_context(|| format!("training into {}", args.out.display()))?;
+    let state = match outcome {
+        Outcome::Finished(s) => s,
+        Outcome::Stopped(s) => s,
+    };
+    println!("run directory: {}", args.out.display());
+    for (stage, p) in [(1, &state.stage1), (2, &state.stage2)] {
+        if let Some(r) = p.last() {
+            println!(
+                "stage {stage}: {} epochs, final loss {:.2}, val loss {:.2}, KL {:.2}, gamma {:.3e}, {:.1}s",
+                p.epochs_done,
+                r.train_loss,
+                r.val_loss,
+                r.train_kl,
+                r.gamma,
+                p.history.iter().map(|h| h.seconds).sum::<f64>()
+            );
+        }
+    }
+    println!("total time: {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}

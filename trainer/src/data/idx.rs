@@ -1,0 +1,240 @@
+//! IDX files (the MNIST format), gzipped or raw. Header: two zero bytes, an element-type code, the
+//! number of dimensions, then each dimension as a big-endian u32; the payload follows row-major.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use flate2::read::GzDecoder;
+
+use super::{mapped, DataError};
+
+/// Refuse headers that claim more than this many elements (4 GiB of u8): a corrupt header must
+/// not turn into a giant allocation.
+const MAX_ELEMENTS: u64 = 1 << 32;
+const MAX_DIMS: u8 = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdxType {
+    U8,
+    F32,
+}
+
+impl IdxType {
+    fn from_code(code: u8, path: &Path) -> Result<Self, DataError> {
+        match code {
+            0x08 => Ok(IdxType::U8),
+            0x0d => Ok(IdxType::F32),
+            _ => Err(DataError::UnsupportedIdxType {
+                path: path.to_path_buf(),
+                code,
+            }),
+        }
+    }
+
+    fn size(self) -> u64 {
+        match self {
+            IdxType::U8 => 1,
+            IdxType::F32 => 4,
+        }
+    }
+}
+
+/// A decoded IDX array: values as f32 (u8 scaled to [0, 1]), with its dimensions.
+#[derive(Clone, Debug)]
+pub struct IdxArray {
+    pub dims: Vec<usize>,
+    pub elem: IdxType,
+    pub values: Vec<f32>,
+}
+
+struct Header {
+    elem: IdxType,
+    dims: Vec<u64>,
+    payload_bytes: u64,
+}
+
+fn parse_header(path: &Path, magic: [u8; 4], dim_bytes: &[u8]) -> Result<Header, DataError> {
+    let elem = IdxType::from_code(magic[2], path)?;
+    let dims: Vec<u64> = dim_bytes
+        .chunks_exact(4)
+        .map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        .collect();
+    let absurd = |why| DataError::AbsurdDims {
+        path: path.to_path_buf(),
+        dims: dims.clone(),
+        why,
+    };
+    if dims.contains(&0) {
+        return Err(absurd("a dimension is zero"));
+    }
+    let mut elements: u64 = 1;
+    for &d in &dims {
+        elements = elements.saturating_mul(d);
+    }
+    if elements > MAX_ELEMENTS {
+        return Err(absurd("more than 2^32 elements"));
+    }
+    Ok(Header {
+        elem,
+        payload_bytes: elements * elem.size(),
+        dims,
+    })
+}
+
+fn check_magic(path: &Path, magic: [u8; 4]) -> Result<u8, DataError> {
+    let ndims = magic[3];
+    if magic[0] != 0 || magic[1] != 0 || ndims == 0 || ndims > MAX_DIMS {
+        return Err(DataError::BadMagic {
+            path: path.to_path_buf(),
+            found: magic,
+        });
+    }
+    Ok(ndims)
+}
+
+fn decode_payload(elem: IdxType, bytes: &[u8]) -> Vec<f32> {
+    match elem {
+        IdxType::U8 => bytes.iter().map(|&b| f32::from(b) / 255.0).collect(),
+        IdxType::F32 => bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    }
+}
+
+fn finish(path: &Path, header: Header, payload: &[u8]) -> Result<IdxArray, DataError> {
+    let values = decode_payload(header.elem, payload);
+    if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(DataError::NonFinite {
+            path: path.to_path_buf(),
+            index,
+            value,
+        });
+    }
+    Ok(IdxArray {
+        dims: header.dims.iter().map(|&d| d as usize).collect(),
+        elem: header.elem,
+        values,
+    })
+}
+
+/// Parses an uncompressed IDX image held in memory.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<IdxArray, DataError> {
+    let truncated = |expected: u64| DataError::Truncated {
+        path: path.to_path_buf(),
+        expected,
+        actual: bytes.len() as u64,
+    };
+    let magic: [u8; 4] = bytes
+        .get(..4)
+        .and_then(|m| m.try_into().ok())
+        .ok_or_else(|| truncated(4))?;
+    let ndims = check_magic(path, magic)?;
+    let header_len = 4 + 4 * usize::from(ndims);
+    let dim_bytes = bytes
+        .get(4..header_len)
+        .ok_or_else(|| truncated(header_len as u64))?;
+    let header = parse_header(path, magic, dim_bytes)?;
+    let expected = header_len as u64 + header.payload_bytes;
+    let actual = bytes.len() as u64;
+    if actual < expected {
+        return Err(truncated(expected));
+    }
+    if actual > expected {
+        return Err(DataError::TrailingBytes {
+            path: path.to_path_buf(),
+            extra: actual - expected,
+        });
+    }
+    finish(path, header, &bytes[header_len..])
+}
+
+/// Reads an IDX stream (the gzip case): header first, so a lying header is refused before any
+/// large allocation, then exactly the payload it promises.
+pub fn read_stream(path: &Path, mut reader: impl Read) -> Result<IdxArray, DataError> {
+    let io = |e| DataError::io(path, e);
+    let mut consumed: u64 = 0;
+    let mut read_exact = |reader: &mut dyn Read, buf: &mut [u8], expected_total: u64| {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    return Err(DataError::Truncated {
+                        path: path.to_path_buf(),
+                        expected: expected_total,
+                        actual: consumed + filled as u64,
+                    })
+                }
+                Ok(k) => filled += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        consumed += buf.len() as u64;
+        Ok(())
+    };
+    let mut magic = [0u8; 4];
+    read_exact(&mut reader, &mut magic, 4)?;
+    let ndims = check_magic(path, magic)?;
+    let mut dim_bytes = vec![0u8; 4 * usize::from(ndims)];
+    let header_len = 4 + dim_bytes.len() as u64;
+    read_exact(&mut reader, &mut dim_bytes, header_len)?;
+    let header = parse_header(path, magic, &dim_bytes)?;
+    let expected = header_len + header.payload_bytes;
+    let mut payload = vec![0u8; header.payload_bytes as usize];
+    read_exact(&mut reader, &mut payload, expected)?;
+    let mut probe = [0u8; 1];
+    let extra = loop {
+        match reader.read(&mut probe) {
+            Ok(0) => break 0,
+            Ok(_) => {
+                let mut rest = 1u64;
+                let mut sink = [0u8; 4096];
+                loop {
+                    match reader.read(&mut sink) {
+                        Ok(0) => break,
+                        Ok(k) => rest += k as u64,
+                        Err(e) => return Err(io(e)),
+                    }
+                }
+                break rest;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    };
+    if extra > 0 {
+        return Err(DataError::TrailingBytes {
+            path: path.to_path_buf(),
+            extra,
+        });
+    }
+    finish(path, header, &payload)
+}
+
+/// Whether the file starts with the gzip magic bytes.
+pub fn is_gzip(path: &Path) -> Result<bool, DataError> {
+    let mut head = [0u8; 2];
+    let mut f = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut n = 0;
+    while n < 2 {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(DataError::io(path, e)),
+        }
+    }
+    Ok(n == 2 && head == [0x1f, 0x8b])
+}
+
+/// Reads an IDX file: gzip is streamed through flate2, a raw file is memory-mapped.
+pub fn read(path: &Path) -> Result<IdxArray, DataError> {
+    if is_gzip(path)? {
+        let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+        read_stream(path, GzDecoder::new(BufReader::new(file)))
+    } else {
+        let map = mapped::map(path)?;
+        parse(path, &map)
+    }
+}

@@ -1,0 +1,17 @@
+//! Data: files (IDX, npy), built-in generated datasets, corruption and splits. No candle here:
+//! everything is plain row-major `f32`.
+
+mod corrupt;
+mod dataset;
+mod error;
+pub mod idx;
+pub mod manifold;
+mod mapped;
+pub mod npy;
+mod source;
+pub mod sprites;
+
+pub use corrupt::{corrupt, Corruption};
+pub use dataset::{Dataset, Scaling, Splits};
+pub use error::DataError;
+pub use source::{load_splits, DataSource, LoadOptions};

@@ -1,0 +1,55 @@
+//! The library's error type: every variant names what failed and, where there is one, the file.
+
+use std::path::PathBuf;
+
+use crate::data::DataError;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("tensor operation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {problem}")]
+    BadFile { path: PathBuf, problem: String },
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("device: {0}")]
+    Device(String),
+    #[error(
+        "training diverged in stage {stage}, epoch {epoch}, step {step}: {what} is not finite; \
+         the last good checkpoint (end of epoch {last_good_epoch}) is kept in {run_dir}"
+    )]
+    NonFinite {
+        stage: u8,
+        epoch: usize,
+        step: usize,
+        what: String,
+        last_good_epoch: usize,
+        run_dir: PathBuf,
+    },
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn bad_file(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Error::BadFile {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}

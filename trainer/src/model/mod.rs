@@ -1,0 +1,14 @@
+//! The Two-Stage VAE (method.md sections 1 and 2): stage 1 on the data with a learned scalar
+//! decoder variance gamma, stage 2 on the stage-1 latent codes with its own gamma.
+
+mod config;
+mod gaussian;
+mod loss;
+mod stage1;
+mod stage2;
+
+pub use config::{Stage1Config, Stage2Config};
+pub use gaussian::DiagonalGaussian;
+pub use loss::{gaussian_kl, vae_loss, LossParts, LN_2PI};
+pub use stage1::Stage1;
+pub use stage2::Stage2;

@@ -1,0 +1,157 @@
+//! AdamW with state we own, so it can be checkpointed and resumed (candle-nn's cannot), and with
+//! weight decay applied only where it makes sense: never to a learned log-variance such as
+//! log gamma (decaying it would pull gamma toward 1 and fight the model).
+
+use std::collections::HashMap;
+
+use candle_core::{Tensor, Var};
+use serde::{Deserialize, Serialize};
+
+use super::ParamStore;
+use crate::error::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamWConfig {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    /// Learning-rate multiplier for learned log-variances (log gamma). With the shared rate,
+    /// Adam moves log gamma by about lr per step, so a short schedule ends with gamma far above
+    /// the reconstruction error it should track; a larger rate lets it follow.
+    #[serde(default = "default_log_gamma_lr_scale")]
+    pub log_gamma_lr_scale: f64,
+}
+
+fn default_log_gamma_lr_scale() -> f64 {
+    10.0
+}
+
+impl Default for AdamWConfig {
+    fn default() -> Self {
+        Self {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            log_gamma_lr_scale: default_log_gamma_lr_scale(),
+        }
+    }
+}
+
+struct Slot {
+    name: String,
+    var: Var,
+    decay: bool,
+    lr_scale: f64,
+    m: Tensor,
+    v: Tensor,
+}
+
+pub struct AdamW {
+    config: AdamWConfig,
+    slots: Vec<Slot>,
+    step: u64,
+}
+
+/// Parameters whose name ends like this are exempt from weight decay.
+const NO_DECAY_SUFFIXES: [&str; 2] = ["log_gamma", ".bias"];
+
+impl AdamW {
+    pub fn new(params: &ParamStore, config: AdamWConfig) -> Result<Self> {
+        let slots = params
+            .vars()
+            .map(|(name, var)| {
+                Ok(Slot {
+                    name: name.to_string(),
+                    var: var.clone(),
+                    decay: !NO_DECAY_SUFFIXES.iter().any(|s| name.ends_with(s)),
+                    lr_scale: if name.ends_with("log_gamma") {
+                        config.log_gamma_lr_scale
+                    } else {
+                        1.0
+                    },
+                    m: var.zeros_like()?,
+                    v: var.zeros_like()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            config,
+            slots,
+            step: 0,
+        })
+    }
+
+    pub fn steps_taken(&self) -> u64 {
+        self.step
+    }
+
+    /// One update from the gradients of `loss` at learning rate `lr`.
+    pub fn backward_step(&mut self, loss: &Tensor, lr: f64) -> Result<()> {
+        let grads = loss.backward()?;
+        self.step += 1;
+        let c = self.config;
+        let t = self.step as i32;
+        let bias1 = 1.0 - c.beta1.powi(t);
+        let bias2 = 1.0 - c.beta2.powi(t);
+        // theta <- theta (1 - lr wd) - lr * (m / bias1) / (sqrt(v / bias2) + eps)
+        for slot in &mut self.slots {
+            let step_size = lr * slot.lr_scale / bias1;
+            let Some(g) = grads.get(slot.var.as_tensor()) else {
+                continue;
+            };
+            // Gradients carry the op graph of the step that made them; the moments must not, or
+            // each step's graph would stay alive through them for the rest of training.
+            let g = g.detach();
+            slot.m = ((&slot.m * c.beta1)? + (&g * (1.0 - c.beta1))?)?.detach();
+            slot.v = ((&slot.v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?.detach();
+            let denom = ((&slot.v * (1.0 / bias2))?.sqrt()? + c.eps)?;
+            let update = (slot.m.div(&denom)? * step_size)?;
+            let theta = slot.var.as_tensor();
+            let decayed = if slot.decay && c.weight_decay > 0.0 {
+                (theta * (1.0 - lr * c.weight_decay))?
+            } else {
+                theta.clone()
+            };
+            slot.var.set(&(decayed - update)?)?;
+        }
+        Ok(())
+    }
+
+    /// The moment estimates by name (`adam.m.{param}`, `adam.v.{param}`), for a checkpoint.
+    pub fn state_tensors(&self) -> HashMap<String, Tensor> {
+        let mut out = HashMap::new();
+        for s in &self.slots {
+            out.insert(format!("adam.m.{}", s.name), s.m.clone());
+            out.insert(format!("adam.v.{}", s.name), s.v.clone());
+        }
+        out
+    }
+
+    /// Restores moments saved by [`Self::state_tensors`] and the step count.
+    pub fn load_state(
+        &mut self,
+        tensors: &HashMap<String, Tensor>,
+        step: u64,
+        source: &std::path::Path,
+    ) -> Result<()> {
+        for s in &mut self.slots {
+            for (kind, dest) in [("m", &mut s.m), ("v", &mut s.v)] {
+                let key = format!("adam.{kind}.{}", s.name);
+                let t = tensors.get(&key).ok_or_else(|| {
+                    Error::bad_file(source, format!("missing optimiser tensor {key}"))
+                })?;
+                if t.dims() != s.var.dims() {
+                    return Err(Error::bad_file(
+                        source,
+                        format!("optimiser tensor {key} has the wrong shape"),
+                    ));
+                }
+                *dest = t.to_device(s.var.device())?;
+            }
+        }
+        self.step = step;
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! A stack of dense layers with ReLU between them and a chosen output activation.
+
+use candle_core::{Module, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::{Dense, ParamStore};
+use crate::error::Result;
+use crate::rng::SeededRng;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Identity,
+    Relu,
+    Sigmoid,
+}
+
+impl Activation {
+    pub fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Activation::Identity => Ok(x.clone()),
+            Activation::Relu => x.relu(),
+            Activation::Sigmoid => candle_nn::ops::sigmoid(x),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Mlp {
+    pub layers: Vec<Dense>,
+    pub output: Activation,
+}
+
+impl Mlp {
+    /// `widths` lists every layer's size, input first: `[784, 512, 512, 64]` is three layers.
+    /// Layers are named `{prefix}.0`, `{prefix}.1`, ...
+    pub fn new(
+        params: &mut ParamStore,
+        prefix: &str,
+        widths: &[usize],
+        output: Activation,
+        rng: &mut SeededRng,
+    ) -> Result<Self> {
+        let layers = widths
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| Dense::new(params, &format!("{prefix}.{i}"), w[0], w[1], rng))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { layers, output })
+    }
+}
+
+impl Module for Mlp {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let last = self.layers.len().saturating_sub(1);
+        let mut h = x.clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h)?;
+            h = if i == last {
+                self.output.apply(&h)?
+            } else {
+                h.relu()?
+            };
+        }
+        Ok(h)
+    }
+}

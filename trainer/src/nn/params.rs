@@ -1,0 +1,105 @@
+//! Named trainable parameters, created from our seeded RNG (candle's `randn` cannot be seeded on
+//! CPU) and saved or restored by name. Names follow the module tree, e.g.
+//! `stage1.encoder.0.weight`, and become safetensors keys and, later, ONNX initializer names.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor, Var};
+
+use crate::error::{Error, Result};
+use crate::rng::SeededRng;
+
+#[derive(Clone)]
+pub struct ParamStore {
+    device: Device,
+    entries: Vec<(String, Var)>,
+}
+
+impl ParamStore {
+    pub fn new(device: &Device) -> Self {
+        Self {
+            device: device.clone(),
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn push(&mut self, name: String, var: Var) -> Result<Tensor> {
+        if self.entries.iter().any(|(n, _)| *n == name) {
+            return Err(Error::Config(format!("parameter {name} defined twice")));
+        }
+        let t = var.as_tensor().clone();
+        self.entries.push((name, var));
+        Ok(t)
+    }
+
+    /// A parameter of `shape` drawn uniformly from [-bound, bound] (PyTorch's default for linear
+    /// layers uses bound = 1/sqrt(fan_in)).
+    pub fn uniform(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        bound: f32,
+        rng: &mut SeededRng,
+    ) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        let values: Vec<f32> = (0..n).map(|_| rng.uniform_range(-bound, bound)).collect();
+        let t = Tensor::from_vec(values, shape, &self.device)?;
+        self.push(name.to_string(), Var::from_tensor(&t)?)
+    }
+
+    /// A scalar parameter (shape `[]`) with an initial value.
+    pub fn scalar(&mut self, name: &str, value: f32) -> Result<Tensor> {
+        let t = Tensor::new(value, &self.device)?;
+        self.push(name.to_string(), Var::from_tensor(&t)?)
+    }
+
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &Var)> {
+        self.entries.iter().map(|(n, v)| (n.as_str(), v))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Var> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// All parameters by name, for saving.
+    pub fn tensors(&self) -> HashMap<String, Tensor> {
+        self.entries
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .collect()
+    }
+
+    /// Overwrites every parameter from `tensors`; a missing name or a wrong shape is an error
+    /// naming `source` (the file they came from).
+    pub fn load(&self, tensors: &HashMap<String, Tensor>, source: &std::path::Path) -> Result<()> {
+        for (name, var) in &self.entries {
+            let t = tensors
+                .get(name)
+                .ok_or_else(|| Error::bad_file(source, format!("missing tensor {name}")))?;
+            if t.dims() != var.dims() {
+                return Err(Error::bad_file(
+                    source,
+                    format!(
+                        "tensor {name} has shape {:?}, the model expects {:?}",
+                        t.dims(),
+                        var.dims()
+                    ),
+                ));
+            }
+            var.set(&t.to_dtype(DType::F32)?.to_device(&self.device)?)?;
+        }
+        Ok(())
+    }
+}

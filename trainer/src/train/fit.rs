@@ -1,0 +1,174 @@
+//! Training a run end to end: create or resume the run directory, fit stage 1, record the active
+//! latent dimensions, fit stage 2 on the stage-1 posterior, and write the image grids.
+
+use std::path::PathBuf;
+
+use candle_core::Device;
+
+use super::run::{build_models, read_config, read_state, CONFIG_FILE};
+use super::stage_loop::{run_stage, StageContext, STATE_FILE};
+use super::{
+    checkpoint, encode_codes, Flow, LoadedRun, RowBatches, RunState, TrainConfig, TrainEvent,
+};
+use crate::atomic_file;
+use crate::data::{load_splits, Scaling, Splits};
+use crate::error::{Error, Result};
+use crate::nn::{Activation, AdamW};
+use crate::report;
+
+pub struct TrainRequest {
+    pub run_dir: PathBuf,
+    pub config: TrainConfig,
+    /// Continue the run in `run_dir` from its last committed epoch. The saved configuration must
+    /// match `config` except for the number of epochs.
+    pub resume: bool,
+    pub device: Device,
+    /// Write the PNG grids and the active-dimension report at the end (tests turn this off).
+    pub write_reports: bool,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Finished(RunState),
+    /// The observer asked to stop; the run resumes from the last committed epoch.
+    Stopped(RunState),
+}
+
+fn same_except_epochs(a: &TrainConfig, b: &TrainConfig) -> bool {
+    let mut b = b.clone();
+    b.schedule1.epochs = a.schedule1.epochs;
+    b.schedule2.epochs = a.schedule2.epochs;
+    *a == b
+}
+
+/// Creates the run directory (or checks it for a resume) and returns the config and state.
+fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunState)> {
+    let dir = &req.run_dir;
+    let state_path = dir.join(STATE_FILE);
+    let mut config = req.config.clone();
+    config.stage1.input_dim = splits.train.dim;
+    config.stage1.output = match splits.train.scaling {
+        Scaling::Unit => Activation::Sigmoid,
+        Scaling::Real => Activation::Identity,
+    };
+    if req.resume {
+        let saved = read_config(dir)?;
+        if !same_except_epochs(&config, &saved) {
+            return Err(Error::Config(format!(
+                "{} was made with other settings; --resume may only change the number of epochs \
+                 (saved data {:?}, seed {}, latent {})",
+                dir.join(CONFIG_FILE).display(),
+                saved.data,
+                saved.seed,
+                saved.stage1.latent
+            )));
+        }
+        let state = if state_path.exists() {
+            read_state(dir)?
+        } else {
+            RunState::default()
+        };
+        atomic_file::write_json(&dir.join(CONFIG_FILE), &config)?;
+        return Ok((config, state));
+    }
+    if state_path.exists() {
+        return Err(Error::Config(format!(
+            "{} already holds a run; pass --resume to continue it or choose another --out",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    atomic_file::write_json(&dir.join(CONFIG_FILE), &config)?;
+    let state = RunState::default();
+    atomic_file::write_json(&state_path, &state)?;
+    Ok((config, state))
+}
+
+pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) -> Result<Outcome> {
+    req.config.validate()?;
+    let source = req.config.source()?;
+    let splits = load_splits(&source, &req.config.load_options())?;
+    let (config, mut state) = open_run(req, &splits)?;
+    let dir = &req.run_dir;
+    let device = &req.device;
+    let (params1, stage1, params2, stage2) = build_models(&config, device)?;
+
+    let mut opt1 = AdamW::new(&params1, config.optimizer)?;
+    if let Some(name) = &state.stage1.checkpoint {
+        checkpoint::load(
+            dir,
+            name,
+            &params1,
+            Some((&mut opt1, state.stage1.optimizer_steps)),
+        )?;
+    }
+    let ctx1 = StageContext {
+        stage: 1,
+        run_dir: dir,
+        seed: config.seed,
+        schedule: &config.schedule1,
+        latent: config.stage1.latent,
+        gamma_floor: config.stage1.gamma_floor,
+        device,
+    };
+    let loss1 = |x: &candle_core::Tensor, eps: &candle_core::Tensor| stage1.loss(x, eps);
+    let (train_rows, val_rows) = (RowBatches(&splits.train), RowBatches(&splits.val));
+    if !run_stage(
+        &ctx1,
+        &loss1,
+        &params1,
+        &mut opt1,
+        &train_rows,
+        &val_rows,
+        &mut state,
+        observer,
+    )? {
+        return Ok(Outcome::Stopped(state));
+    }
+    drop(opt1);
+
+    if req.write_reports {
+        let active = report::active_dims::measure(&stage1, &splits.val, device)?;
+        active.write(&dir.join(report::active_dims::FILE))?;
+        observer(&TrainEvent::Info(active.summary()));
+    }
+
+    let train_codes = encode_codes(&stage1, &splits.train, device)?;
+    let val_codes = encode_codes(&stage1, &splits.val, device)?;
+    let mut opt2 = AdamW::new(&params2, config.optimizer)?;
+    if let Some(name) = &state.stage2.checkpoint {
+        checkpoint::load(
+            dir,
+            name,
+            &params2,
+            Some((&mut opt2, state.stage2.optimizer_steps)),
+        )?;
+    }
+    let ctx2 = StageContext {
+        stage: 2,
+        schedule: &config.schedule2,
+        gamma_floor: config.stage2.gamma_floor,
+        ..ctx1
+    };
+    let loss2 = |z: &candle_core::Tensor, eps: &candle_core::Tensor| stage2.loss(z, eps);
+    if !run_stage(
+        &ctx2,
+        &loss2,
+        &params2,
+        &mut opt2,
+        &train_codes,
+        &val_codes,
+        &mut state,
+        observer,
+    )? {
+        return Ok(Outcome::Stopped(state));
+    }
+
+    if req.write_reports {
+        let run = LoadedRun::open(dir, device, false)?;
+        for line in report::grids::write_run_grids(&run, &splits.val)? {
+            observer(&TrainEvent::Info(line));
+        }
+    }
+    Ok(Outcome::Finished(state))
+}

@@ -1,0 +1,24 @@
+//! Training: the run directory (config, progress, checkpoints), the per-stage loop, and loading a
+//! trained run back.
+//!
+//! A run directory holds `config.json` (what was asked), `state.json` (what is done: epochs per
+//! stage, the current checkpoint of each stage, the loss history) and `checkpoints/` (parameters
+//! and optimiser moments per stage). Every file is written atomically, and `state.json` is
+//! written last: it is the commit point, so a run killed at any moment resumes from the last
+//! epoch whose state was committed.
+
+mod batches;
+mod checkpoint;
+mod config;
+mod events;
+mod fit;
+mod run;
+mod stage_loop;
+mod state;
+
+pub use batches::{BatchSource, CodeBatches, RowBatches};
+pub use config::{StageSchedule, TrainConfig};
+pub use events::{Flow, TrainEvent};
+pub use fit::{train, Outcome, TrainRequest};
+pub use run::{encode_codes, read_config, read_state, LoadedRun};
+pub use state::{EpochRecord, RunState, StageProgress};

@@ -1,0 +1,174 @@
+//! A trained run loaded back from its directory: the models of both stages, ready to encode,
+//! decode and sample.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+
+use super::stage_loop::STATE_FILE;
+use super::{checkpoint, CodeBatches, RunState, TrainConfig};
+use crate::atomic_file;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::model::{Stage1, Stage2};
+use crate::nn::ParamStore;
+use crate::rng::SeededRng;
+
+pub const CONFIG_FILE: &str = "config.json";
+
+pub struct LoadedRun {
+    pub dir: PathBuf,
+    pub config: TrainConfig,
+    pub state: RunState,
+    pub device: Device,
+    pub params1: ParamStore,
+    pub stage1: Stage1,
+    pub params2: ParamStore,
+    pub stage2: Stage2,
+}
+
+/// Builds both stages' networks with the run's initial weights (seeded), before any loading.
+pub fn build_models(
+    config: &TrainConfig,
+    device: &Device,
+) -> Result<(ParamStore, Stage1, ParamStore, Stage2)> {
+    let mut params1 = ParamStore::new(device);
+    let stage1 = Stage1::new(
+        &config.stage1,
+        &mut params1,
+        &mut SeededRng::derive(config.seed, "init-stage1", 0),
+    )?;
+    let mut params2 = ParamStore::new(device);
+    let stage2 = Stage2::new(
+        &config.stage2,
+        config.stage1.latent,
+        &mut params2,
+        &mut SeededRng::derive(config.seed, "init-stage2", 0),
+    )?;
+    Ok((params1, stage1, params2, stage2))
+}
+
+pub fn read_config(run_dir: &Path) -> Result<TrainConfig> {
+    let path = run_dir.join(CONFIG_FILE);
+    if !path.exists() {
+        return Err(Error::bad_file(
+            &path,
+            "not found: is this a run directory made by `edgevae train`?",
+        ));
+    }
+    atomic_file::read_json(&path)
+}
+
+pub fn read_state(run_dir: &Path) -> Result<RunState> {
+    let path = run_dir.join(STATE_FILE);
+    let state: RunState = atomic_file::read_json(&path)?;
+    if state.format_version != 1 {
+        return Err(Error::bad_file(
+            &path,
+            format!(
+                "run format version {} is not supported (this trainer reads 1)",
+                state.format_version
+            ),
+        ));
+    }
+    Ok(state)
+}
+
+impl LoadedRun {
+    /// Loads the latest checkpoint of each stage. A stage with no checkpoint is an error unless
+    /// `allow_partial`.
+    pub fn open(run_dir: &Path, device: &Device, allow_partial: bool) -> Result<Self> {
+        let config = read_config(run_dir)?;
+        let state = read_state(run_dir)?;
+        let (params1, stage1, params2, stage2) = build_models(&config, device)?;
+        for (stage, params) in [(1u8, &params1), (2u8, &params2)] {
+            match &state.stage(stage).checkpoint {
+                Some(name) => checkpoint::load(run_dir, name, params, None)?,
+                None if allow_partial => {}
+                None => return Err(Error::bad_file(
+                    run_dir.join(STATE_FILE),
+                    format!(
+                        "stage {stage} has not finished an epoch yet; train (or --resume) first"
+                    ),
+                )),
+            }
+        }
+        Ok(Self {
+            dir: run_dir.to_path_buf(),
+            config,
+            state,
+            device: device.clone(),
+            params1,
+            stage1,
+            params2,
+            stage2,
+        })
+    }
+
+    fn normal(&self, rng: &mut SeededRng, n: usize) -> Result<Tensor> {
+        let k = self.config.stage1.latent;
+        Ok(Tensor::from_vec(
+            rng.normal_vec(n * k),
+            (n, k),
+            &self.device,
+        )?)
+    }
+
+    /// Two-stage sampling: u ~ N(0, I) -> z = f2(u) + sqrt(gamma_z) eps -> x = mu_x(z).
+    pub fn sample_two_stage(&self, n: usize, seed: u64) -> Result<Vec<f32>> {
+        let mut rng = SeededRng::derive(seed, "sample-two-stage", n as u64);
+        let u = self.normal(&mut rng, n)?;
+        let eps = self.normal(&mut rng, n)?;
+        let sd_z = (self.stage2.gamma()?).sqrt();
+        let z = (self.stage2.decode(&u)? + (eps * sd_z)?)?;
+        Ok(self.stage1.decode(&z)?.flatten_all()?.to_vec1()?)
+    }
+
+    /// Stage-1-only sampling, z ~ N(0, I), for comparison.
+    pub fn sample_stage1(&self, n: usize, seed: u64) -> Result<Vec<f32>> {
+        let mut rng = SeededRng::derive(seed, "sample-stage1", n as u64);
+        let z = self.normal(&mut rng, n)?;
+        Ok(self.stage1.decode(&z)?.flatten_all()?.to_vec1()?)
+    }
+
+    /// Posterior-mean reconstructions of `rows` (row-major, `dim` each).
+    pub fn reconstruct(&self, rows: &[f32]) -> Result<Vec<f32>> {
+        let d = self.config.stage1.input_dim;
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(512 * d) {
+            let x = Tensor::from_slice(chunk, (chunk.len() / d, d), &self.device)?;
+            let q = self.stage1.encode(&x)?;
+            out.extend(
+                self.stage1
+                    .decode(&q.mean)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?,
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// Stage-1 posterior (mean, standard deviation) of every row of `data`.
+pub fn encode_codes(stage1: &Stage1, data: &Dataset, device: &Device) -> Result<CodeBatches> {
+    let k = stage1.config.latent;
+    let mut mean = Vec::with_capacity(data.len() * k);
+    let mut std = Vec::with_capacity(data.len() * k);
+    for chunk in data.values.chunks(512 * data.dim) {
+        let x = Tensor::from_slice(chunk, (chunk.len() / data.dim, data.dim), device)?;
+        let q = stage1.encode(&x)?;
+        mean.extend(q.mean.flatten_all()?.to_vec1::<f32>()?);
+        std.extend(
+            q.log_var
+                .affine(0.5, 0.0)?
+                .exp()?
+                .flatten_all()?
+                .to_vec1::<f32>()?,
+        );
+    }
+    Ok(CodeBatches {
+        mean,
+        std,
+        latent: k,
+    })
+}
