@@ -13,6 +13,7 @@ pub mod model;
 pub mod nn;
 pub mod report;
 pub mod rng;
+pub mod step_bench;
 pub mod train;
 
 pub use error::{Error, Result};

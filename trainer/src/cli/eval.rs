@@ -1,16 +1,90 @@
-//! `edgevae eval`: placeholder until the metrics module lands.
+//! `edgevae eval`.
+
 use std::path::PathBuf;
 
 use clap::Args;
 
+use edgevae_trainer::data::{load_splits, DataSource};
+use edgevae_trainer::report::evaluation::{evaluate, EvalOptions, FILE};
+use edgevae_trainer::train::LoadedRun;
+
 #[derive(Debug, Args)]
 pub struct EvalArgs {
+    /// Run directory made by `edgevae train`.
     #[arg(long)]
     run: PathBuf,
+    /// Evaluation data, as for `train --data`; its test split (t10k-* files, or the generated
+    /// test set of a built-in) is used, else its validation split. Defaults to the run's data.
     #[arg(long)]
-    data: String,
+    data: Option<String>,
+    /// Samples drawn from each sampler (10,000 as in the published FIDs).
+    #[arg(long, default_value_t = 10_000)]
+    samples: usize,
+    /// Principal components of the training data that span the feature space.
+    #[arg(long, default_value_t = 32)]
+    pca_components: usize,
+    /// Seed of the sampling noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Device: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
-pub fn run(_args: EvalArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.samples >= 2, "--samples must be at least 2");
+    let device = edgevae_trainer::device::parse(&args.device)?;
+    let run = LoadedRun::open(&args.run, &device, false)?;
+    let spec = args.data.clone().unwrap_or_else(|| run.config.data.clone());
+    let mut opts = run.config.load_options();
+    // The whole training set fits the feature space; no rows are held back for validation.
+    opts.limit = None;
+    let splits = load_splits(&DataSource::parse(&spec)?, &opts)?;
+    let (test, source) = match &splits.test {
+        Some(t) => (t, "test split"),
+        None => (
+            &splits.val,
+            "validation split (the data have no test split)",
+        ),
+    };
+    let report = evaluate(
+        &run,
+        &splits.train,
+        test,
+        source,
+        &EvalOptions {
+            samples: args.samples,
+            pca_components: args.pca_components,
+            seed: args.seed,
+            ..EvalOptions::default()
+        },
+    )?;
+    let path = args.run.join(FILE);
+    report.write(&path)?;
+    println!(
+        "evaluated on the {} of {spec} ({} rows)",
+        report.test_source, report.test_rows
+    );
+    println!("reconstruction MSE per element: {:.5}", report.recon_mse);
+    println!("negative ELBO: {:.2} nats per row", report.neg_elbo);
+    println!(
+        "Fréchet distance in a {}-component PCA space, {} samples vs the test rows (lower is better);",
+        report.pca_components, report.samples
+    );
+    println!(
+        "diversity = mean pairwise distance / that of the test rows (1 = as diverse as the data):"
+    );
+    println!("  {:<18} {:>10} {:>10}", "sampler", "Fréchet", "diversity");
+    for (name, s) in [
+        ("real training data", &report.real_data),
+        ("stage-1 only", &report.stage1_only),
+        ("two-stage", &report.two_stage),
+    ] {
+        println!(
+            "  {name:<18} {:>10.3} {:>10.3}",
+            s.frechet, s.diversity_ratio
+        );
+    }
+    println!("written to {}", path.display());
+    Ok(())
 }

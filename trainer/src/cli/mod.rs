@@ -1,5 +1,6 @@
 //! Command-line arguments and the dispatch to each subcommand.
 
+mod bench;
 mod eval;
 mod inspect;
 mod progress;
@@ -25,13 +26,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train both stages of a Two-Stage VAE into a run directory.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Draw samples from a trained run into a PNG grid or an .npy array.
     Sample(sample::SampleArgs),
     /// Show a run's configuration, gamma per stage, active dimensions and final losses.
     Inspect(inspect::InspectArgs),
     /// Evaluate a run on test data: reconstruction error, negative ELBO, and sample quality.
     Eval(eval::EvalArgs),
+    /// Benchmarks (the training step against the PyTorch peer: see benches/train_step.sh).
+    Bench(bench::BenchArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -41,10 +44,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         std::env::set_var("RAYON_NUM_THREADS", t.to_string());
     }
     match cli.command {
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => train::run(*a),
         Command::Sample(a) => sample::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 

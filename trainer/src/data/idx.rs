@@ -9,8 +9,8 @@ use flate2::read::GzDecoder;
 
 use super::{mapped, DataError};
 
-/// Refuse headers that claim more than this many elements (4 GiB of u8): a corrupt header must
-/// not turn into a giant allocation.
+/// Refuse headers that claim more than this many elements (4 GiB of u8, 16 GiB of f32); below
+/// that, memory is only committed as payload bytes actually arrive.
 const MAX_ELEMENTS: u64 = 1 << 32;
 const MAX_DIMS: u8 = 4;
 
@@ -182,32 +182,26 @@ pub fn read_stream(path: &Path, mut reader: impl Read) -> Result<IdxArray, DataE
     read_exact(&mut reader, &mut dim_bytes, header_len)?;
     let header = parse_header(path, magic, &dim_bytes)?;
     let expected = header_len + header.payload_bytes;
-    let mut payload = vec![0u8; header.payload_bytes as usize];
-    read_exact(&mut reader, &mut payload, expected)?;
-    let mut probe = [0u8; 1];
-    let extra = loop {
-        match reader.read(&mut probe) {
-            Ok(0) => break 0,
-            Ok(_) => {
-                let mut rest = 1u64;
-                let mut sink = [0u8; 4096];
-                loop {
-                    match reader.read(&mut sink) {
-                        Ok(0) => break,
-                        Ok(k) => rest += k as u64,
-                        Err(e) => return Err(io(e)),
-                    }
-                }
-                break rest;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
-        }
-    };
-    if extra > 0 {
+    // Grow with the data actually decoded (a lying header costs nothing), one byte past the
+    // promised payload to detect trailing data.
+    let mut payload = Vec::new();
+    (&mut reader)
+        .take(header.payload_bytes + 1)
+        .read_to_end(&mut payload)
+        .map_err(io)?;
+    let got = payload.len() as u64;
+    if got < header.payload_bytes {
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected,
+            actual: header_len + got,
+        });
+    }
+    if got > header.payload_bytes {
+        let rest = std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?;
         return Err(DataError::TrailingBytes {
             path: path.to_path_buf(),
-            extra,
+            extra: got - header.payload_bytes + rest,
         });
     }
     finish(path, header, &payload)

@@ -23,6 +23,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<NpyArray, DataError> {
         path: path.to_path_buf(),
         problem,
     };
+    precheck_shape(path, bytes)?;
     let mut rest: &[u8] = bytes;
     let header = NpyHeader::from_reader(&mut rest).map_err(|e| bad(format!("header: {e}")))?;
     let shape: Vec<u64> = header.shape().to_vec();
@@ -52,7 +53,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<NpyArray, DataError> {
         return Err(DataError::AbsurdDims {
             path: path.to_path_buf(),
             dims: shape,
-            why: "expected 2 to 4 dimensions ([N, d] or [N, rows, cols])",
+            why: "expected 1 to 4 dimensions",
         });
     }
     if shape.contains(&0) {
@@ -74,11 +75,12 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<NpyArray, DataError> {
             })
         }
         Some(e) if e > actual => {
+            let header_len = bytes.len() as u64 - actual;
             return Err(DataError::Truncated {
                 path: path.to_path_buf(),
-                expected: e + (bytes.len() as u64 - actual),
+                expected: e.saturating_add(header_len),
                 actual: bytes.len() as u64,
-            })
+            });
         }
         Some(e) if e < actual => {
             return Err(DataError::TrailingBytes {
@@ -106,6 +108,44 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<NpyArray, DataError> {
         shape: shape.iter().map(|&d| d as usize).collect(),
         values,
         from_u8,
+    })
+}
+
+/// Refuses a header whose shape multiplies past u64 before npyz sees it: npyz multiplies the
+/// dimensions unchecked. Anything this cannot read is left for npyz to judge.
+fn precheck_shape(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    let Some(text) = bytes
+        .get(..bytes.len().min(65_536 + 12))
+        .map(String::from_utf8_lossy)
+    else {
+        return Ok(());
+    };
+    let Some(at) = text.find("'shape'") else {
+        return Ok(());
+    };
+    let after = &text[at..];
+    let (Some(open), Some(close)) = (after.find('('), after.find(')')) else {
+        return Ok(());
+    };
+    if close < open {
+        return Ok(());
+    }
+    let dims: Vec<u64> = after[open + 1..close]
+        .split(',')
+        .filter_map(|d| d.trim().parse().ok())
+        .collect();
+    // 8 bytes per element is the largest item size accepted or reported on.
+    let fits = dims
+        .iter()
+        .try_fold(8u64, |acc, &d| acc.checked_mul(d))
+        .is_some();
+    if fits {
+        return Ok(());
+    }
+    Err(DataError::AbsurdDims {
+        path: path.to_path_buf(),
+        dims,
+        why: "element count overflows",
     })
 }
 

@@ -61,6 +61,9 @@ impl TrainConfig {
             if s.batch == 0 {
                 return bad("batch size must be at least 1");
             }
+            if s.epochs == 0 {
+                return bad("each stage needs at least 1 epoch");
+            }
             if !(s.lr.is_finite() && s.lr > 0.0) {
                 return bad("learning rate must be a positive number");
             }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use candle_core::Device;
 
 use super::run::{build_models, read_config, read_state, CONFIG_FILE};
-use super::stage_loop::{run_stage, StageContext, STATE_FILE};
+use super::stage_loop::{run_stage, StageContext, StageData, STATE_FILE};
 use super::{
     checkpoint, encode_codes, Flow, LoadedRun, RowBatches, RunState, TrainConfig, TrainEvent,
 };
@@ -112,16 +112,12 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
         device,
     };
     let loss1 = |x: &candle_core::Tensor, eps: &candle_core::Tensor| stage1.loss(x, eps);
-    let (train_rows, val_rows) = (RowBatches(&splits.train), RowBatches(&splits.val));
+    let rows = StageData {
+        train: &RowBatches(&splits.train),
+        val: &RowBatches(&splits.val),
+    };
     if !run_stage(
-        &ctx1,
-        &loss1,
-        &params1,
-        &mut opt1,
-        &train_rows,
-        &val_rows,
-        &mut state,
-        observer,
+        &ctx1, &loss1, &params1, &mut opt1, rows, &mut state, observer,
     )? {
         return Ok(Outcome::Stopped(state));
     }
@@ -151,15 +147,12 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
         ..ctx1
     };
     let loss2 = |z: &candle_core::Tensor, eps: &candle_core::Tensor| stage2.loss(z, eps);
+    let codes = StageData {
+        train: &train_codes,
+        val: &val_codes,
+    };
     if !run_stage(
-        &ctx2,
-        &loss2,
-        &params2,
-        &mut opt2,
-        &train_codes,
-        &val_codes,
-        &mut state,
-        observer,
+        &ctx2, &loss2, &params2, &mut opt2, codes, &mut state, observer,
     )? {
         return Ok(Outcome::Stopped(state));
     }

@@ -85,12 +85,14 @@ impl LoadedRun {
             match &state.stage(stage).checkpoint {
                 Some(name) => checkpoint::load(run_dir, name, params, None)?,
                 None if allow_partial => {}
-                None => return Err(Error::bad_file(
-                    run_dir.join(STATE_FILE),
-                    format!(
+                None => {
+                    return Err(Error::bad_file(
+                        run_dir.join(STATE_FILE),
+                        format!(
                         "stage {stage} has not finished an epoch yet; train (or --resume) first"
                     ),
-                )),
+                    ))
+                }
             }
         }
         Ok(Self {

@@ -86,17 +86,23 @@ fn apply_gamma_floor(params: &ParamStore, stage: u8, floor: f64) -> Result<f64> 
     Ok(lg.exp())
 }
 
+/// The training and validation batches of a stage.
+pub struct StageData<'a> {
+    pub train: &'a dyn BatchSource,
+    pub val: &'a dyn BatchSource,
+}
+
 /// Runs the remaining epochs of one stage. Returns `false` when the observer asked to stop.
 pub fn run_stage(
     ctx: &StageContext,
     loss: &LossFn,
     params: &ParamStore,
     opt: &mut AdamW,
-    train: &dyn BatchSource,
-    val: &dyn BatchSource,
+    data: StageData,
     state: &mut RunState,
     observer: &mut dyn FnMut(&TrainEvent) -> Flow,
 ) -> Result<bool> {
+    let StageData { train, val } = data;
     let n = train.len();
     let batch = ctx.schedule.batch.min(n).max(1);
     let steps_per_epoch = n.div_ceil(batch);

@@ -1,0 +1,50 @@
+//! `edgevae bench step`: the stage-1 training-step benchmark (the PyTorch peer is
+//! `shared/bench/torch_vae_step.py`; `benches/train_step.sh` runs both in one go).
+
+use clap::{Args, Subcommand};
+
+use edgevae_trainer::step_bench::time_stage1_steps;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchWhat,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchWhat {
+    /// Median time of one stage-1 training step (784-512-512, kappa 64) on CPU.
+    Step {
+        /// Batch size.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Untimed steps first.
+        #[arg(long, default_value_t = 10)]
+        warmup: usize,
+        /// Timed steps.
+        #[arg(long, default_value_t = 60)]
+        steps: usize,
+    },
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        BenchWhat::Step {
+            batch,
+            warmup,
+            steps,
+        } => {
+            anyhow::ensure!(
+                batch > 0 && steps > 0,
+                "--batch and --steps must be at least 1"
+            );
+            let t = time_stage1_steps(batch, warmup, steps, &candle_core::Device::Cpu)?;
+            let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
+            println!(
+                "candle batch={} threads={threads} steps={} median_ms={:.3} mean_ms={:.3} p10={:.3} p90={:.3} final_loss={:.2}",
+                t.batch, t.steps, t.median_ms, t.mean_ms, t.p10_ms, t.p90_ms, t.final_loss
+            );
+        }
+    }
+    Ok(())
+}

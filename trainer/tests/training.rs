@@ -1,0 +1,280 @@
+//! Model and training-loop behaviour on tiny configurations with fixed seeds: the loss against
+//! hand-computed values, the gamma floor, determinism, resume, and divergence handling.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use edgevae_trainer::model::{vae_loss, DiagonalGaussian, Stage1Config, Stage2Config};
+use edgevae_trainer::nn::{Activation, AdamWConfig};
+use edgevae_trainer::train::{
+    train, Flow, Outcome, StageSchedule, TrainConfig, TrainEvent, TrainRequest,
+};
+use edgevae_trainer::Error;
+
+fn tiny_config(seed: u64) -> TrainConfig {
+    let mut stage1 = Stage1Config::new(0, Activation::Sigmoid);
+    stage1.hidden = vec![32];
+    stage1.latent = 4;
+    let schedule = StageSchedule {
+        epochs: 2,
+        batch: 32,
+        lr: 1e-3,
+        halve_every: 1,
+    };
+    TrainConfig {
+        data: "sprites:n=160".into(),
+        seed,
+        val_fraction: 0.2,
+        corrupt: None,
+        limit: None,
+        stage1,
+        stage2: Stage2Config {
+            width: 32,
+            depth: 2,
+            ..Stage2Config::default()
+        },
+        schedule1: schedule.clone(),
+        schedule2: schedule,
+        optimizer: AdamWConfig::default(),
+    }
+}
+
+fn request(dir: &Path, config: TrainConfig, resume: bool) -> TrainRequest {
+    TrainRequest {
+        run_dir: dir.to_path_buf(),
+        config,
+        resume,
+        device: Device::Cpu,
+        write_reports: false,
+    }
+}
+
+fn run_to_end(dir: &Path, config: TrainConfig, resume: bool) -> edgevae_trainer::Result<Outcome> {
+    train(&request(dir, config, resume), &mut |_| Flow::Continue)
+}
+
+/// Every tensor of both stages' latest checkpoints, by name.
+fn checkpoint_tensors(dir: &Path) -> HashMap<String, Vec<f32>> {
+    let state = edgevae_trainer::train::read_state(dir).expect("state");
+    let mut out = HashMap::new();
+    for p in [&state.stage1, &state.stage2] {
+        let name = p.checkpoint.as_ref().expect("checkpoint");
+        let tensors =
+            candle_core::safetensors::load(dir.join("checkpoints").join(name), &Device::Cpu)
+                .expect("load");
+        for (k, t) in tensors {
+            out.insert(
+                k,
+                t.flatten_all()
+                    .and_then(|t| t.to_vec1::<f32>())
+                    .expect("values"),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn loss_and_kl_match_hand_computed_values() -> edgevae_trainer::Result<()> {
+    let dev = Device::Cpu;
+    let x = Tensor::new(&[[0.0f32, 1.0, 0.5], [1.0, 0.0, 0.25]], &dev)?;
+    let mean_x = Tensor::new(&[[0.1f32, 0.9, 0.5], [0.8, 0.2, 0.25]], &dev)?;
+    let log_gamma = Tensor::new(0.5f32.ln(), &dev)?;
+    let q = DiagonalGaussian {
+        mean: Tensor::new(&[[0.0f32, 0.0], [1.0, 0.0]], &dev)?,
+        log_var: Tensor::new(&[[0.0f32, 2.0f32.ln()], [0.0, 0.0]], &dev)?,
+    };
+    let parts = vae_loss(&x, &mean_x, &log_gamma, &q)?;
+    // Squared errors per row 0.02 and 0.08, mean 0.05: 0.05 / (2 * 0.5) + 1.5 ln 0.5 + 1.5 ln 2pi.
+    let nll = 0.05 + 1.5 * 0.5f64.ln() + 1.5 * (2.0 * std::f64::consts::PI).ln();
+    // Row 1: 0.5 (0 + (2 - ln 2 - 1)); row 2: 0.5 (1 + 0).
+    let kl = (0.5 * (1.0 - 2.0f64.ln()) + 0.5) / 2.0;
+    let got_nll = f64::from(parts.nll.to_scalar::<f32>()?);
+    let got_kl = f64::from(parts.kl.to_scalar::<f32>()?);
+    let got_total = f64::from(parts.total.to_scalar::<f32>()?);
+    assert!((got_nll - nll).abs() < 1e-5, "nll {got_nll} vs {nll}");
+    assert!((got_kl - kl).abs() < 1e-6, "kl {got_kl} vs {kl}");
+    assert!((got_total - (nll + kl)).abs() < 1e-5);
+    assert!((f64::from(parts.mse.to_scalar::<f32>()?) - 0.1 / 6.0).abs() < 1e-7);
+    Ok(())
+}
+
+#[test]
+fn gamma_never_goes_below_its_floor() -> edgevae_trainer::Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = tiny_config(3);
+    // Reconstruction error of sprites is far below 0.2 after a few steps, so gamma is pushed
+    // down to the floor and must stop there.
+    config.stage1.gamma_floor = 0.2;
+    config.schedule1.lr = 1e-2;
+    config.schedule1.epochs = 8;
+    config.schedule1.halve_every = 0;
+    config.schedule2.epochs = 1;
+    run_to_end(dir.path(), config, false)?;
+    let state = edgevae_trainer::train::read_state(dir.path())?;
+    let gammas: Vec<f64> = state.stage1.history.iter().map(|r| r.gamma).collect();
+    assert!(
+        gammas.iter().all(|&g| g >= 0.2 * (1.0 - 1e-6)),
+        "{gammas:?}"
+    );
+    assert!(
+        (gammas[gammas.len() - 1] - 0.2).abs() < 1e-6,
+        "gamma should sit on the floor: {gammas:?}"
+    );
+    let saved = checkpoint_tensors(dir.path());
+    let log_gamma = saved["stage1.log_gamma"][0];
+    assert!((f64::from(log_gamma) - 0.2f64.ln()).abs() < 1e-6);
+    Ok(())
+}
+
+#[test]
+fn gamma_falls_far_below_its_start_on_sprites() -> edgevae_trainer::Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = tiny_config(5);
+    config.schedule1.lr = 1e-2;
+    config.schedule1.epochs = 8;
+    config.schedule1.halve_every = 0;
+    config.schedule2.epochs = 1;
+    run_to_end(dir.path(), config, false)?;
+    let state = edgevae_trainer::train::read_state(dir.path())?;
+    let last = state.stage1.last().expect("history");
+    assert!(last.gamma < 0.2, "gamma {} did not fall", last.gamma);
+    assert!(last.train_loss < state.stage1.history[0].train_loss);
+    Ok(())
+}
+
+#[test]
+fn same_seed_gives_identical_weights_and_another_seed_does_not() -> edgevae_trainer::Result<()> {
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    let c = tempfile::tempdir().expect("tempdir");
+    run_to_end(a.path(), tiny_config(7), false)?;
+    run_to_end(b.path(), tiny_config(7), false)?;
+    run_to_end(c.path(), tiny_config(8), false)?;
+    let (wa, wb, wc) = (
+        checkpoint_tensors(a.path()),
+        checkpoint_tensors(b.path()),
+        checkpoint_tensors(c.path()),
+    );
+    assert!(wa.len() > 10);
+    assert_eq!(wa, wb, "same seed, different weights");
+    assert_ne!(wa["stage1.encoder.0.weight"], wc["stage1.encoder.0.weight"]);
+    Ok(())
+}
+
+/// Stops the run at the end of `(stage, epoch)`.
+fn stop_at(
+    dir: &Path,
+    config: TrainConfig,
+    stage: u8,
+    epoch: usize,
+) -> edgevae_trainer::Result<Outcome> {
+    train(&request(dir, config, false), &mut |e| match e {
+        TrainEvent::EpochEnd { stage: s, record } if *s == stage && record.epoch == epoch => {
+            Flow::Stop
+        }
+        _ => Flow::Continue,
+    })
+}
+
+#[test]
+fn resumed_training_equals_uninterrupted_training() -> edgevae_trainer::Result<()> {
+    let whole = tempfile::tempdir().expect("tempdir");
+    run_to_end(whole.path(), tiny_config(11), false)?;
+    let expected = checkpoint_tensors(whole.path());
+    for (stage, epoch) in [(1u8, 0usize), (2, 0)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stopped = stop_at(dir.path(), tiny_config(11), stage, epoch)?;
+        assert!(matches!(stopped, Outcome::Stopped(_)));
+        let state = edgevae_trainer::train::read_state(dir.path())?;
+        assert_eq!(state.stage(stage).epochs_done, epoch + 1);
+        let finished = run_to_end(dir.path(), tiny_config(11), true)?;
+        assert!(matches!(finished, Outcome::Finished(_)));
+        assert_eq!(
+            checkpoint_tensors(dir.path()),
+            expected,
+            "resume after stage {stage} epoch {epoch}"
+        );
+        // Only the latest checkpoint of each stage is kept.
+        let files = std::fs::read_dir(dir.path().join("checkpoints"))
+            .expect("dir")
+            .count();
+        assert_eq!(files, 2);
+    }
+    Ok(())
+}
+
+#[test]
+fn resume_can_extend_epochs_but_not_change_the_model() -> edgevae_trainer::Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    run_to_end(dir.path(), tiny_config(1), false)?;
+    let again = run_to_end(dir.path(), tiny_config(1), false);
+    assert!(matches!(again, Err(Error::Config(m)) if m.contains("--resume")));
+    let mut other = tiny_config(1);
+    other.stage1.latent = 5;
+    assert!(matches!(
+        run_to_end(dir.path(), other, true),
+        Err(Error::Config(_))
+    ));
+    let mut longer = tiny_config(1);
+    longer.schedule1.epochs = 3;
+    run_to_end(dir.path(), longer, true)?;
+    let state = edgevae_trainer::train::read_state(dir.path())?;
+    assert_eq!(state.stage1.epochs_done, 3);
+    Ok(())
+}
+
+#[test]
+fn divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
+) -> edgevae_trainer::Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    stop_at(dir.path(), tiny_config(2), 1, 0)?;
+    let before = std::fs::read(dir.path().join("state.json")).expect("state");
+    let good = checkpoint_tensors_stage1(dir.path());
+
+    // An absurd learning rate blows the weights up within a step or two.
+    let mut wild = tiny_config(2);
+    wild.schedule1.lr = 1e9;
+    let path = dir.path().join("config.json");
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("config")).expect("json");
+    saved["schedule1"]["lr"] = serde_json::json!(1e9);
+    std::fs::write(&path, serde_json::to_vec(&saved).expect("json")).expect("write");
+    let err = run_to_end(dir.path(), wild, true).expect_err("must diverge");
+    match &err {
+        Error::NonFinite {
+            stage,
+            last_good_epoch,
+            ..
+        } => {
+            assert_eq!(*stage, 1);
+            assert_eq!(*last_good_epoch, 1);
+        }
+        other => panic!("expected NonFinite, got {other}"),
+    }
+    assert!(err.to_string().contains("not finite"));
+    assert_eq!(
+        std::fs::read(dir.path().join("state.json")).expect("state"),
+        before
+    );
+    assert_eq!(checkpoint_tensors_stage1(dir.path()), good);
+    Ok(())
+}
+
+fn checkpoint_tensors_stage1(dir: &Path) -> HashMap<String, Vec<f32>> {
+    let state = edgevae_trainer::train::read_state(dir).expect("state");
+    let name = state.stage1.checkpoint.expect("checkpoint");
+    candle_core::safetensors::load(dir.join("checkpoints").join(name), &Device::Cpu)
+        .expect("load")
+        .into_iter()
+        .map(|(k, t)| {
+            (
+                k,
+                t.flatten_all()
+                    .and_then(|t| t.to_vec1::<f32>())
+                    .expect("values"),
+            )
+        })
+        .collect()
+}
