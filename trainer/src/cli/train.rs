@@ -25,7 +25,7 @@ pub struct TrainArgs {
     /// Stage-1 epochs [default: 30].
     #[arg(long)]
     epochs: Option<usize>,
-    /// Stage-2 epochs [default: 40].
+    /// Stage-2 epochs [default: 20].
     #[arg(long)]
     stage2_epochs: Option<usize>,
     /// Latent dimension kappa of both stages [default: 64].
@@ -52,6 +52,10 @@ pub struct TrainArgs {
     /// AdamW weight decay (never applied to log gamma or biases) [default: 0].
     #[arg(long)]
     weight_decay: Option<f64>,
+    /// Extra weight decay on the decoder layer that reads the latent code, which prunes latent
+    /// dimensions the data do not need [default: 20].
+    #[arg(long)]
+    latent_decay: Option<f64>,
     /// Floor on the stage-1 decoder variance gamma [default: 1e-4].
     #[arg(long)]
     gamma_floor: Option<f64>,
@@ -80,7 +84,7 @@ pub struct TrainArgs {
 }
 
 const DEFAULT_EPOCHS: usize = 30;
-const DEFAULT_STAGE2_EPOCHS: usize = 40;
+const DEFAULT_STAGE2_EPOCHS: usize = 20;
 
 fn schedule(epochs: usize, batch: usize, lr: f64, halve_every: Option<usize>) -> StageSchedule {
     StageSchedule {
@@ -139,6 +143,7 @@ impl TrainArgs {
             ),
             optimizer: AdamWConfig {
                 weight_decay: self.weight_decay.unwrap_or(0.0),
+                latent_decay: self.latent_decay.unwrap_or(20.0),
                 ..AdamWConfig::default()
             },
         })

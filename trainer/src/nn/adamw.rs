@@ -16,6 +16,13 @@ pub struct AdamWConfig {
     pub beta2: f64,
     pub eps: f64,
     pub weight_decay: f64,
+    /// Extra decoupled weight decay on the decoder's input layer (the weights that read the
+    /// latent code). A latent dimension the decoder does not need then loses its weights, and
+    /// the KL term takes its encoder variance to 1: the pruning that makes the active-dimension
+    /// count track the data's manifold dimension happens within a short schedule, and the rest
+    /// of the decoder keeps its capacity.
+    #[serde(default)]
+    pub latent_decay: f64,
     /// Learning-rate multiplier for learned log-variances (log gamma). With the shared rate,
     /// Adam moves log gamma by about lr per step, so a short schedule ends with gamma far above
     /// the reconstruction error it should track; a larger rate lets it follow.
@@ -34,6 +41,7 @@ impl Default for AdamWConfig {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            latent_decay: 0.0,
             log_gamma_lr_scale: default_log_gamma_lr_scale(),
         }
     }
@@ -42,7 +50,8 @@ impl Default for AdamWConfig {
 struct Slot {
     name: String,
     var: Var,
-    decay: bool,
+    /// Decoupled weight decay rate of this parameter.
+    decay: f64,
     lr_scale: f64,
     m: Tensor,
     v: Tensor,
@@ -56,6 +65,8 @@ pub struct AdamW {
 
 /// Parameters whose name ends like this are exempt from weight decay.
 const NO_DECAY_SUFFIXES: [&str; 2] = ["log_gamma", ".bias"];
+/// The decoder layers that read a latent code (stage 1's decoder, stage 2's decoder).
+const LATENT_READER_SUFFIXES: [&str; 2] = ["stage1.decoder.0.weight", "stage2.decoder.hidden.0.weight"];
 
 impl AdamW {
     pub fn new(params: &ParamStore, config: AdamWConfig) -> Result<Self> {
@@ -65,7 +76,13 @@ impl AdamW {
                 Ok(Slot {
                     name: name.to_string(),
                     var: var.clone(),
-                    decay: !NO_DECAY_SUFFIXES.iter().any(|s| name.ends_with(s)),
+                    decay: if NO_DECAY_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+                        0.0
+                    } else if LATENT_READER_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+                        config.weight_decay + config.latent_decay
+                    } else {
+                        config.weight_decay
+                    },
                     lr_scale: if name.ends_with("log_gamma") {
                         config.log_gamma_lr_scale
                     } else {
@@ -109,8 +126,8 @@ impl AdamW {
             let denom = ((&slot.v * (1.0 / bias2))?.sqrt()? + c.eps)?;
             let update = (slot.m.div(&denom)? * step_size)?;
             let theta = slot.var.as_tensor();
-            let decayed = if slot.decay && c.weight_decay > 0.0 {
-                (theta * (1.0 - lr * c.weight_decay))?
+            let decayed = if slot.decay > 0.0 {
+                (theta * (1.0 - lr * slot.decay))?
             } else {
                 theta.clone()
             };
