@@ -9,6 +9,7 @@ pub mod atomic_file;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod model;
 pub mod nn;
 pub mod report;

@@ -29,6 +29,7 @@ fn tiny_config(seed: u64) -> TrainConfig {
         corrupt: None,
         limit: None,
         stage1,
+        image_shape: None,
         stage2: Stage2Config {
             width: 32,
             depth: 2,

@@ -2,6 +2,7 @@
 
 mod bench;
 mod eval;
+mod export;
 mod inspect;
 mod progress;
 mod sample;
@@ -33,6 +34,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Evaluate a run on test data: reconstruction error, negative ELBO, and sample quality.
     Eval(eval::EvalArgs),
+    /// Export a trained run as ONNX graphs (fp32, fp16, fp16w) with a manifest.
+    Export(export::ExportArgs),
     /// Benchmarks (the training step against the PyTorch peer: see benches/train_step.sh).
     Bench(bench::BenchArgs),
 }
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Export(a) => export::run(a),
     }
 }
 

@@ -78,10 +78,11 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Images are square in every built-in and MNIST-style source; other widths have no grid.
+/// The run's image shape; runs written before it was recorded fall back to square pixel data.
 fn image_shape(run: &LoadedRun) -> Option<(usize, usize)> {
     let d = run.config.stage1.input_dim;
-    let s = (d as f64).sqrt().round() as usize;
-    (s * s == d && run.config.stage1.output == edgevae_trainer::nn::Activation::Sigmoid)
-        .then_some((s, s))
+    let side = (d as f64).sqrt().round() as usize;
+    let square =
+        side * side == d && run.config.stage1.output == edgevae_trainer::nn::Activation::Sigmoid;
+    run.config.image_shape.or(square.then_some((side, side)))
 }

@@ -52,8 +52,9 @@ pub struct TrainArgs {
     /// AdamW weight decay (never applied to log gamma or biases) [default: 0].
     #[arg(long)]
     weight_decay: Option<f64>,
-    /// Extra weight decay on the decoder layer that reads the latent code, which prunes latent
-    /// dimensions the data do not need [default: 20].
+    /// Group shrinkage of the decoder layer that reads the latent code: each latent
+    /// dimension's weight row loses lr * this of its norm per step, which prunes dimensions the
+    /// data do not need (0 turns it off) [default: 2].
     #[arg(long)]
     latent_decay: Option<f64>,
     /// Floor on the stage-1 decoder variance gamma [default: 1e-4].
@@ -128,6 +129,7 @@ impl TrainArgs {
             corrupt: self.corrupt,
             limit: self.limit,
             stage1,
+            image_shape: None,
             stage2,
             schedule1: schedule(
                 self.epochs.unwrap_or(DEFAULT_EPOCHS),
@@ -143,7 +145,7 @@ impl TrainArgs {
             ),
             optimizer: AdamWConfig {
                 weight_decay: self.weight_decay.unwrap_or(0.0),
-                latent_decay: self.latent_decay.unwrap_or(20.0),
+                latent_decay: self.latent_decay.unwrap_or(2.0),
                 ..AdamWConfig::default()
             },
         })

@@ -16,11 +16,12 @@ pub struct AdamWConfig {
     pub beta2: f64,
     pub eps: f64,
     pub weight_decay: f64,
-    /// Extra decoupled weight decay on the decoder's input layer (the weights that read the
-    /// latent code). A latent dimension the decoder does not need then loses its weights, and
-    /// the KL term takes its encoder variance to 1: the pruning that makes the active-dimension
-    /// count track the data's manifold dimension happens within a short schedule, and the rest
-    /// of the decoder keeps its capacity.
+    /// Group shrinkage of the decoder's input layer (the weights that read the latent code):
+    /// after each step every latent dimension's row of weights loses `lr * latent_decay` of its
+    /// Euclidean norm (a proximal group-lasso step). A row the reconstruction does not hold up
+    /// reaches zero, and the KL term then takes that dimension's encoder variance to 1; rows in
+    /// use barely notice. The pruning that makes the active-dimension count track the data's
+    /// manifold dimension then happens within a short schedule.
     #[serde(default)]
     pub latent_decay: f64,
     /// Learning-rate multiplier for learned log-variances (log gamma). With the shared rate,
@@ -52,6 +53,8 @@ struct Slot {
     var: Var,
     /// Decoupled weight decay rate of this parameter.
     decay: f64,
+    /// Row-norm shrinkage per unit learning rate (latent readers only).
+    group_shrink: f64,
     lr_scale: f64,
     m: Tensor,
     v: Tensor,
@@ -65,8 +68,18 @@ pub struct AdamW {
 
 /// Parameters whose name ends like this are exempt from weight decay.
 const NO_DECAY_SUFFIXES: [&str; 2] = ["log_gamma", ".bias"];
+/// Scales each row r of `w` ([in, out]) by max(0, 1 - amount / ||r||).
+fn shrink_rows(w: &Tensor, amount: f64) -> Result<Tensor> {
+    let norms = w.sqr()?.sum_keepdim(1)?.sqrt()?;
+    let scale = (norms.clamp(1e-12, f64::INFINITY)?.recip()? * (-amount))?
+        .affine(1.0, 1.0)?
+        .relu()?;
+    Ok(w.broadcast_mul(&scale)?)
+}
+
 /// The decoder layers that read a latent code (stage 1's decoder, stage 2's decoder).
-const LATENT_READER_SUFFIXES: [&str; 2] = ["stage1.decoder.0.weight", "stage2.decoder.hidden.0.weight"];
+const LATENT_READER_SUFFIXES: [&str; 2] =
+    ["stage1.decoder.0.weight", "stage2.decoder.hidden.0.weight"];
 
 impl AdamW {
     pub fn new(params: &ParamStore, config: AdamWConfig) -> Result<Self> {
@@ -78,10 +91,13 @@ impl AdamW {
                     var: var.clone(),
                     decay: if NO_DECAY_SUFFIXES.iter().any(|s| name.ends_with(s)) {
                         0.0
-                    } else if LATENT_READER_SUFFIXES.iter().any(|s| name.ends_with(s)) {
-                        config.weight_decay + config.latent_decay
                     } else {
                         config.weight_decay
+                    },
+                    group_shrink: if LATENT_READER_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+                        config.latent_decay
+                    } else {
+                        0.0
                     },
                     lr_scale: if name.ends_with("log_gamma") {
                         config.log_gamma_lr_scale
@@ -131,7 +147,11 @@ impl AdamW {
             } else {
                 theta.clone()
             };
-            slot.var.set(&(decayed - update)?)?;
+            let mut next = (decayed - update)?;
+            if slot.group_shrink > 0.0 {
+                next = shrink_rows(&next, lr * slot.group_shrink)?;
+            }
+            slot.var.set(&next)?;
         }
         Ok(())
     }

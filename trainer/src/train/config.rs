@@ -28,6 +28,9 @@ pub struct TrainConfig {
     pub limit: Option<usize>,
     /// `input_dim` and `output` are filled in from the data when the run is created.
     pub stage1: Stage1Config,
+    /// (rows, cols) when the data are images; filled in from the data when the run is created.
+    #[serde(default)]
+    pub image_shape: Option<(usize, usize)>,
     pub stage2: Stage2Config,
     pub schedule1: StageSchedule,
     pub schedule2: StageSchedule,

@@ -1,0 +1,144 @@
+//! `manifest.json`: what a model directory holds. Parsed with serde-json-core into fixed-capacity
+//! types, so a device reads it without an allocator; validated before any graph is used.
+
+use heapless::{String, Vec};
+use serde::{Deserialize, Serialize};
+
+use super::{CoreError, Precision};
+
+pub const FORMAT_VERSION: u32 = 1;
+pub const MAX_GRAPHS: usize = 8;
+
+/// How the data were scaled; decides what "clean" values look like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scaling {
+    Unit,
+    Real,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphRole {
+    /// Inputs `u` and `eps` [N, latent] -> `x` [N, input_dim].
+    Sampler,
+    /// Input `x` [N, input_dim] -> `z_mean`, `z_log_var` [N, latent], `x_mean` [N, input_dim].
+    Filter,
+}
+
+impl GraphRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            GraphRole::Sampler => "sampler",
+            GraphRole::Filter => "filter",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphEntry {
+    pub role: GraphRole,
+    pub precision: Precision,
+    /// File name inside the model directory.
+    pub file: String<64>,
+    /// Lower-case hex SHA-256 of the file.
+    pub sha256: String<64>,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub trainer_version: String<24>,
+    pub input_dim: u32,
+    pub latent: u32,
+    /// [rows, cols] when rows are images.
+    pub image_shape: Option<[u32; 2]>,
+    pub scaling: Scaling,
+    pub gamma_stage1: f64,
+    pub gamma_stage2: f64,
+    pub graphs: Vec<GraphEntry, MAX_GRAPHS>,
+    /// Outlier thresholds, filled in by calibration (robust models); `null` until then.
+    pub outlier: Option<OutlierThresholds>,
+}
+
+/// The slot for calibrated outlier thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutlierThresholds {
+    /// Per-sample score above which a row is an outlier.
+    pub score_threshold: f64,
+    /// Standardised squared residual above which an element is an outlier.
+    pub element_threshold: f64,
+    /// The contamination the score threshold was calibrated for.
+    pub contamination: f64,
+}
+
+impl Manifest {
+    /// Parses and validates manifest JSON.
+    pub fn parse(json: &[u8]) -> Result<Self, CoreError> {
+        let (m, _): (Manifest, usize) =
+            serde_json_core::from_slice(json).map_err(|_| CoreError::ManifestSyntax)?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if self.format_version != FORMAT_VERSION {
+            return Err(CoreError::UnsupportedFormat {
+                found: self.format_version,
+            });
+        }
+        if self.input_dim == 0 || self.latent == 0 {
+            return Err(CoreError::ManifestValue(
+                "input_dim and latent must be positive",
+            ));
+        }
+        if let Some([r, c]) = self.image_shape {
+            if u64::from(r) * u64::from(c) != u64::from(self.input_dim) {
+                return Err(CoreError::ManifestValue(
+                    "image_shape does not multiply to input_dim",
+                ));
+            }
+        }
+        let gamma_ok = |g: f64| g.is_finite() && g > 0.0;
+        if !gamma_ok(self.gamma_stage1) || !gamma_ok(self.gamma_stage2) {
+            return Err(CoreError::ManifestValue("gamma must be a positive number"));
+        }
+        for (i, g) in self.graphs.iter().enumerate() {
+            let hex = g.sha256.len() == 64
+                && g.sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex {
+                return Err(CoreError::ManifestValue(
+                    "graph sha256 must be 64 lower-case hex digits",
+                ));
+            }
+            if g.file.is_empty()
+                || g.file.contains('/')
+                || g.file.contains('\\')
+                || g.file.starts_with('.')
+            {
+                return Err(CoreError::ManifestValue(
+                    "graph file must be a plain file name in the model directory",
+                ));
+            }
+            if self.graphs[..i]
+                .iter()
+                .any(|o| o.role == g.role && o.precision == g.precision)
+            {
+                return Err(CoreError::ManifestValue(
+                    "two graphs share a role and precision",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The graph of `role` in `precision`, if the model directory has one.
+    pub fn graph(&self, role: GraphRole, precision: Precision) -> Option<&GraphEntry> {
+        self.graphs
+            .iter()
+            .find(|g| g.role == role && g.precision == precision)
+    }
+}

@@ -1,0 +1,41 @@
+//! The numeric formats a graph is exported in.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// fp32 weights and compute: the reference, and the CPU format.
+    Fp32,
+    /// fp16 weights and compute, fp32 inputs and outputs through boundary casts: for CUDA and
+    /// TensorRT (ONNX Runtime's x86 CPU provider has no fp16 kernels and would insert casts).
+    Fp16,
+    /// fp16-stored weights cast to fp32 when the model loads: half the file, fp32 compute; for CPU.
+    Fp16w,
+}
+
+impl Precision {
+    pub const ALL: [Precision; 3] = [Precision::Fp32, Precision::Fp16, Precision::Fp16w];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
+            Precision::Fp16w => "fp16w",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == s.trim())
+    }
+
+    /// Whether the weights are stored as fp16.
+    pub fn half_weights(self) -> bool {
+        self != Precision::Fp32
+    }
+
+    /// Whether the arithmetic runs in fp16.
+    pub fn half_compute(self) -> bool {
+        self == Precision::Fp16
+    }
+}

@@ -1,0 +1,233 @@
+//! Builds an ONNX graph from dense layers: MatMul + Add (not Gemm), a symbolic batch dimension,
+//! little-endian `raw_data` initializers, every attribute typed. Precision decides how weights
+//! are stored (fp32 or fp16) and where casts go.
+
+use candle_core::Tensor;
+use half::f16;
+
+use super::onnx_proto::{
+    attribute_type, data_type, tensor_shape_proto, type_proto, AttributeProto, GraphProto,
+    NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+};
+use super::Precision;
+use crate::error::{Error, Result};
+use crate::nn::{Activation, Dense, Mlp};
+
+/// The batch dimension's symbolic name.
+pub const BATCH: &str = "N";
+
+pub struct GraphBuilder {
+    precision: Precision,
+    graph: GraphProto,
+    counter: usize,
+}
+
+fn value_info(name: &str, elem_type: i32, dims: &[Option<usize>]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| tensor_shape_proto::Dimension {
+            value: Some(match d {
+                Some(n) => tensor_shape_proto::dimension::Value::DimValue(*n as i64),
+                None => tensor_shape_proto::dimension::Value::DimParam(BATCH.to_string()),
+            }),
+        })
+        .collect();
+    ValueInfoProto {
+        name: name.to_string(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type,
+                shape: Some(TensorShapeProto { dim }),
+            })),
+        }),
+    }
+}
+
+pub fn int_attr(name: &str, i: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        i,
+        r#type: attribute_type::INT,
+        ..Default::default()
+    }
+}
+
+impl GraphBuilder {
+    pub fn new(name: &str, precision: Precision) -> Self {
+        Self {
+            precision,
+            graph: GraphProto {
+                name: name.to_string(),
+                ..Default::default()
+            },
+            counter: 0,
+        }
+    }
+
+    fn fresh(&mut self, stem: &str) -> String {
+        self.counter += 1;
+        format!("{stem}_{}", self.counter)
+    }
+
+    pub fn node(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attrs: Vec<AttributeProto>,
+        stem: &str,
+    ) -> String {
+        let out = self.fresh(stem);
+        self.graph.node.push(NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![out.clone()],
+            name: format!("{op}_{out}"),
+            op_type: op.to_string(),
+            attribute: attrs,
+            ..Default::default()
+        });
+        out
+    }
+
+    /// An fp32 graph input [N, width], cast to the compute type; returns the name to compute on.
+    pub fn input(&mut self, name: &str, width: usize) -> String {
+        self.graph
+            .input
+            .push(value_info(name, data_type::FLOAT, &[None, Some(width)]));
+        if self.precision.half_compute() {
+            self.node(
+                "Cast",
+                &[name],
+                vec![int_attr("to", data_type::FLOAT16.into())],
+                &format!("{name}_f16"),
+            )
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// Declares `value` as the fp32 graph output `name` [N, width].
+    pub fn output(&mut self, value: &str, name: &str, width: usize) {
+        let to = i64::from(data_type::FLOAT);
+        self.graph.node.push(NodeProto {
+            input: vec![value.to_string()],
+            output: vec![name.to_string()],
+            name: format!("output_{name}"),
+            // A Cast to float is the boundary cast in fp16 and a no-op rename otherwise.
+            op_type: if self.precision.half_compute() {
+                "Cast"
+            } else {
+                "Identity"
+            }
+            .to_string(),
+            attribute: if self.precision.half_compute() {
+                vec![int_attr("to", to)]
+            } else {
+                vec![]
+            },
+            ..Default::default()
+        });
+        self.graph
+            .output
+            .push(value_info(name, data_type::FLOAT, &[None, Some(width)]));
+    }
+
+    /// Stores `values` (shape `dims`) as an initializer named `name`; returns the name of the
+    /// value in compute precision (a Cast node follows fp16-stored weights in fp16w).
+    pub fn weight(&mut self, name: &str, values: &[f32], dims: &[usize]) -> Result<String> {
+        let (elem, raw) = if self.precision.half_weights() {
+            if let Some(v) = values.iter().find(|v| !v.is_finite() || v.abs() > 65504.0) {
+                return Err(Error::Config(format!(
+                    "cannot export {name} as fp16: it holds {v}, outside ±65504; export fp32 only"
+                )));
+            }
+            let raw: Vec<u8> = values
+                .iter()
+                .flat_map(|&v| f16::from_f32(v).to_le_bytes())
+                .collect();
+            (data_type::FLOAT16, raw)
+        } else {
+            (
+                data_type::FLOAT,
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        };
+        self.graph.initializer.push(TensorProto {
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: elem,
+            name: name.to_string(),
+            raw_data: raw,
+        });
+        if self.precision == Precision::Fp16w {
+            let to = i64::from(data_type::FLOAT);
+            return Ok(self.node(
+                "Cast",
+                &[name],
+                vec![int_attr("to", to)],
+                &format!("{name}_f32"),
+            ));
+        }
+        Ok(name.to_string())
+    }
+
+    /// A scalar constant in compute precision.
+    pub fn scalar(&mut self, name: &str, value: f32) -> Result<String> {
+        self.weight(name, &[value], &[])
+    }
+
+    fn tensor_weight(&mut self, name: &str, t: &Tensor) -> Result<String> {
+        let values = t.flatten_all()?.to_vec1::<f32>()?;
+        self.weight(name, &values, t.dims())
+    }
+
+    /// x W + b as MatMul + Add.
+    pub fn dense(&mut self, x: &str, layer: &Dense, name: &str) -> Result<String> {
+        let w = self.tensor_weight(&format!("{name}.weight"), &layer.weight)?;
+        let b = self.tensor_weight(&format!("{name}.bias"), &layer.bias)?;
+        let mm = self.node("MatMul", &[x, &w], vec![], "matmul");
+        Ok(self.node("Add", &[&mm, &b], vec![], "add"))
+    }
+
+    /// Columns `[start, start + len)` of a dense layer, as its own MatMul + Add (the encoder head
+    /// splits into mean and log-variance this way, with no Split op).
+    pub fn dense_columns(
+        &mut self,
+        x: &str,
+        layer: &Dense,
+        start: usize,
+        len: usize,
+        name: &str,
+    ) -> Result<String> {
+        let w = layer.weight.narrow(1, start, len)?.contiguous()?;
+        let b = layer.bias.narrow(0, start, len)?.contiguous()?;
+        self.dense(x, &Dense { weight: w, bias: b }, name)
+    }
+
+    pub fn activation(&mut self, x: &str, act: Activation) -> String {
+        match act {
+            Activation::Identity => x.to_string(),
+            Activation::Relu => self.node("Relu", &[x], vec![], "relu"),
+            Activation::Sigmoid => self.node("Sigmoid", &[x], vec![], "sigmoid"),
+        }
+    }
+
+    pub fn mlp(&mut self, x: &str, mlp: &Mlp, name: &str) -> Result<String> {
+        let last = mlp.layers.len().saturating_sub(1);
+        let mut h = x.to_string();
+        for (i, layer) in mlp.layers.iter().enumerate() {
+            h = self.dense(&h, layer, &format!("{name}.{i}"))?;
+            h = self.activation(
+                &h,
+                if i == last {
+                    mlp.output
+                } else {
+                    Activation::Relu
+                },
+            );
+        }
+        Ok(h)
+    }
+
+    pub fn finish(self) -> GraphProto {
+        self.graph
+    }
+}

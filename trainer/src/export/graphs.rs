@@ -1,0 +1,65 @@
+//! The two deployable graphs of a trained run. Noise is an input, so both are deterministic and
+//! run the same on any ONNX runtime.
+//!
+//! - `sampler`: `u`, `eps` [N, latent] -> `x` [N, d]: stage-2 decoder, + sqrt(gamma_z) eps,
+//!   stage-1 decoder mean.
+//! - `filter`: `x` [N, d] -> `z_mean`, `z_log_var` [N, latent], `x_mean` [N, d] (the
+//!   reconstruction decoded from the posterior mean).
+
+use candle_core::Module;
+
+use super::graph_builder::GraphBuilder;
+use super::onnx_proto::GraphProto;
+use crate::error::Result;
+use crate::train::LoadedRun;
+use edgevae_runtime::core::Precision;
+
+pub fn sampler(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
+    let k = run.config.stage1.latent;
+    let d = run.config.stage1.input_dim;
+    let mut g = GraphBuilder::new("edgevae_sampler", precision);
+    let u = g.input("u", k);
+    let eps = g.input("eps", k);
+    let s2 = &run.stage2;
+    let h = g.mlp(&u, &s2.decoder.hidden, "stage2.decoder.hidden")?;
+    let cat = g.node(
+        "Concat",
+        &[&h, &u],
+        vec![super::graph_builder::int_attr("axis", 1)],
+        "concat",
+    );
+    let mean_z = g.dense(&cat, &s2.decoder.out, "stage2.decoder.out")?;
+    let sd = g.scalar("stage2.gamma_sqrt", s2.gamma()?.sqrt() as f32)?;
+    let noise = g.node("Mul", &[&eps, &sd], vec![], "noise");
+    let z = g.node("Add", &[&mean_z, &noise], vec![], "z");
+    let x = g.mlp(&z, &run.stage1.decoder, "stage1.decoder")?;
+    g.output(&x, "x", d);
+    Ok(g.finish())
+}
+
+pub fn filter(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
+    let k = run.config.stage1.latent;
+    let d = run.config.stage1.input_dim;
+    let mut g = GraphBuilder::new("edgevae_filter", precision);
+    let x = g.input("x", d);
+    let s1 = &run.stage1;
+    let h = g.mlp(&x, &s1.encoder, "stage1.encoder")?;
+    let mean = g.dense_columns(&h, &s1.head, 0, k, "stage1.encoder_head.mean")?;
+    let log_var = g.dense_columns(&h, &s1.head, k, k, "stage1.encoder_head.log_var")?;
+    let x_mean = g.mlp(&mean, &s1.decoder, "stage1.decoder")?;
+    g.output(&mean, "z_mean", k);
+    g.output(&log_var, "z_log_var", k);
+    g.output(&x_mean, "x_mean", d);
+    Ok(g.finish())
+}
+
+/// Runs the candle model on the same inputs as [`sampler`], for parity checks.
+pub fn reference_sample(
+    run: &LoadedRun,
+    u: &candle_core::Tensor,
+    eps: &candle_core::Tensor,
+) -> Result<candle_core::Tensor> {
+    let sd = run.stage2.gamma()?.sqrt();
+    let z = (run.stage2.decoder.forward(u)? + (eps * sd)?)?;
+    Ok(run.stage1.decoder.forward(&z)?)
+}

@@ -1,0 +1,96 @@
+//! Export: a trained run becomes a model directory of ONNX graphs (sampler and filter, in each
+//! requested precision) and a `manifest.json` that the runtime checks before first use.
+
+mod graph_builder;
+pub mod graphs;
+mod model_file;
+pub mod onnx_proto;
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::atomic_file;
+use crate::error::{Error, Result};
+use crate::nn::Activation;
+use crate::train::LoadedRun;
+use edgevae_runtime::core::{
+    GraphEntry, GraphRole, Manifest, Precision, Scaling as ManifestScaling, FORMAT_VERSION,
+};
+
+pub const MANIFEST: &str = "manifest.json";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn heapless_str<const N: usize>(s: &str, what: &str) -> Result<heapless::String<N>> {
+    heapless::String::try_from(s)
+        .map_err(|_| Error::Config(format!("{what} {s:?} is longer than {N} bytes")))
+}
+
+/// Writes the graphs in `precisions` and the manifest into `out_dir`; returns the manifest.
+pub fn export_run(run: &LoadedRun, out_dir: &Path, precisions: &[Precision]) -> Result<Manifest> {
+    if precisions.is_empty() {
+        return Err(Error::Config("no precision asked for".into()));
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let c = &run.config;
+    let mut graphs = heapless::Vec::new();
+    for &p in precisions {
+        for role in [GraphRole::Sampler, GraphRole::Filter] {
+            let graph = match role {
+                GraphRole::Sampler => graphs::sampler(run, p)?,
+                GraphRole::Filter => graphs::filter(run, p)?,
+            };
+            let file = format!("{}_{}.onnx", role.name(), p.name());
+            let doc = format!(
+                "edgevae {} graph, {} (input_dim {}, latent {})",
+                role.name(),
+                p.name(),
+                c.stage1.input_dim,
+                c.stage1.latent
+            );
+            let bytes = model_file::encode(
+                graph,
+                &doc,
+                &[
+                    ("edgevae.role", role.name().into()),
+                    ("edgevae.precision", p.name().into()),
+                ],
+            );
+            atomic_file::write(&out_dir.join(&file), &bytes)?;
+            let entry = GraphEntry {
+                role,
+                precision: p,
+                file: heapless_str(&file, "file name")?,
+                sha256: heapless_str(&hex(&Sha256::digest(&bytes)), "checksum")?,
+                bytes: bytes.len() as u64,
+            };
+            graphs
+                .push(entry)
+                .map_err(|_| Error::Config("too many graphs for one manifest".into()))?;
+        }
+    }
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        trainer_version: heapless_str(env!("CARGO_PKG_VERSION"), "version")?,
+        input_dim: c.stage1.input_dim as u32,
+        latent: c.stage1.latent as u32,
+        image_shape: c.image_shape.map(|(r, w)| [r as u32, w as u32]),
+        scaling: if c.stage1.output == Activation::Sigmoid {
+            ManifestScaling::Unit
+        } else {
+            ManifestScaling::Real
+        },
+        gamma_stage1: run.stage1.gamma()?,
+        gamma_stage2: run.stage2.gamma()?,
+        graphs,
+        outlier: None,
+    };
+    manifest
+        .validate()
+        .map_err(|e| Error::Config(format!("exported manifest is invalid: {e}")))?;
+    atomic_file::write_json(&out_dir.join(MANIFEST), &manifest)?;
+    Ok(manifest)
+}

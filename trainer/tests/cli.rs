@@ -1,0 +1,214 @@
+//! The `edgevae` binary end to end on a tiny run: train, inspect, sample, eval, and the errors a
+//! user sees for bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn edgevae(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edgevae"))
+        .args(args)
+        .output()
+        .expect("run edgevae")
+}
+
+fn ok(out: &Output) -> String {
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "edgevae failed: {text}");
+    text
+}
+
+const TINY: &[&str] = &[
+    "--data",
+    "sprites:n=200",
+    "--epochs",
+    "2",
+    "--stage2-epochs",
+    "1",
+    "--hidden",
+    "32",
+    "--latent",
+    "8",
+    "--stage2-width",
+    "32",
+    "--stage2-depth",
+    "2",
+    "--batch",
+    "32",
+    "--quiet",
+];
+
+fn train_tiny(run: &Path) {
+    let mut args = vec!["train", "--out", run.to_str().expect("utf-8 path")];
+    args.extend_from_slice(TINY);
+    let text = ok(&edgevae(&args));
+    assert!(text.contains("stage 1: 2 epochs"), "{text}");
+    assert!(text.contains("stage 2: 1 epochs"), "{text}");
+}
+
+#[test]
+fn train_writes_a_complete_run_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = dir.path().join("run");
+    train_tiny(&run);
+    for f in [
+        "config.json",
+        "state.json",
+        "active_dims.json",
+        "reconstructions.png",
+        "samples_stage1.png",
+        "samples_two_stage.png",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    let active: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("active_dims.json")).expect("read"))
+            .expect("json");
+    assert_eq!(active["latent"], 8);
+    assert_eq!(active["mean_variance"].as_array().expect("array").len(), 8);
+    let leftovers: Vec<_> = std::fs::read_dir(&run)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+
+    let text = ok(&edgevae(&["inspect", "--run", run.to_str().expect("path")]));
+    assert!(
+        text.contains("stage 1: 2/2 epochs") && text.contains("gamma"),
+        "{text}"
+    );
+    assert!(text.contains("active latent dimensions"), "{text}");
+
+    let npy = dir.path().join("s.npy");
+    ok(&edgevae(&[
+        "sample",
+        "--run",
+        run.to_str().expect("path"),
+        "-n",
+        "30",
+        "--seed",
+        "4",
+        "--out",
+        npy.to_str().expect("path"),
+    ]));
+    let arr = edgevae_trainer::data::npy::read(&npy).expect("npy");
+    assert_eq!(arr.shape, vec![30, 784]);
+    assert!(arr.values.iter().all(|v| (0.0..=1.0).contains(v)));
+    let png = dir.path().join("s.png");
+    ok(&edgevae(&[
+        "sample",
+        "--run",
+        run.to_str().expect("path"),
+        "-n",
+        "9",
+        "--out",
+        png.to_str().expect("path"),
+        "--stage1-only",
+    ]));
+    assert!(std::fs::read(&png).expect("png").starts_with(b"\x89PNG"));
+
+    let text = ok(&edgevae(&[
+        "eval",
+        "--run",
+        run.to_str().expect("path"),
+        "--samples",
+        "200",
+        "--pca-components",
+        "8",
+    ]));
+    assert!(
+        text.contains("two-stage") && text.contains("stage-1 only"),
+        "{text}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("eval.json")).expect("read")).expect("json");
+    assert_eq!(report["test_rows"], 40);
+    assert!(report["two_stage"]["frechet"].as_f64().expect("number") >= 0.0);
+    assert!(report["recon_mse"].as_f64().expect("number") < 0.2);
+}
+
+#[test]
+fn resume_on_a_finished_run_with_more_epochs_continues() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = dir.path().join("run");
+    train_tiny(&run);
+    let text = ok(&edgevae(&[
+        "train",
+        "--out",
+        run.to_str().expect("path"),
+        "--resume",
+        "--epochs",
+        "3",
+        "--quiet",
+    ]));
+    assert!(text.contains("stage 1: 3 epochs"), "{text}");
+    // Without --resume the run is protected.
+    let mut args = vec!["train", "--out", run.to_str().expect("path")];
+    args.extend_from_slice(TINY);
+    let out = edgevae(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--resume"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_naming_the_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let garbage = dir.path().join("garbage.idx");
+    std::fs::write(&garbage, b"PK\x03\x04 not an idx file").expect("write");
+    let out_dir = dir.path().join("r");
+    let out_path = out_dir.to_str().expect("path");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "train",
+                "--data",
+                garbage.to_str().expect("path"),
+                "--out",
+                out_path,
+            ],
+            "garbage.idx",
+        ),
+        (
+            vec!["train", "--data", "/no/such/file", "--out", out_path],
+            "/no/such/file",
+        ),
+        (
+            vec!["train", "--data", "sprites:n=x", "--out", out_path],
+            "cannot parse n",
+        ),
+        (
+            vec![
+                "train", "--data", "sprites", "--out", out_path, "--device", "cuda",
+            ],
+            "without CUDA",
+        ),
+        (
+            vec![
+                "train", "--data", "sprites", "--out", out_path, "--device", "tpu",
+            ],
+            "unknown device",
+        ),
+        (
+            vec![
+                "train", "--data", "sprites", "--out", out_path, "--batch", "0",
+            ],
+            "batch size",
+        ),
+        (
+            vec!["sample", "--run", "/no/such/run", "--out", "x.npy"],
+            "config.json",
+        ),
+        (vec!["inspect", "--run", "/no/such/run"], "config.json"),
+    ];
+    for (args, needle) in cases {
+        let out = edgevae(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    }
+}
