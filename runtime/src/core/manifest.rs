@@ -104,6 +104,14 @@ impl Manifest {
         if !gamma_ok(self.gamma_stage1) || !gamma_ok(self.gamma_stage2) {
             return Err(CoreError::ManifestValue("gamma must be a positive number"));
         }
+        if let Some(o) = &self.outlier {
+            let finite = o.score_threshold.is_finite() && o.element_threshold.is_finite();
+            if !finite || o.element_threshold < 0.0 || !(0.0..=1.0).contains(&o.contamination) {
+                return Err(CoreError::ManifestValue(
+                    "outlier thresholds must be finite, element_threshold >= 0, contamination in [0, 1]",
+                ));
+            }
+        }
         for (i, g) in self.graphs.iter().enumerate() {
             let hex = g.sha256.len() == 64
                 && g.sha256

@@ -5,6 +5,7 @@ mod eval;
 mod export;
 mod inspect;
 mod progress;
+mod quickstart;
 mod sample;
 mod train;
 
@@ -36,6 +37,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Export a trained run as ONNX graphs (fp32, fp16, fp16w) with a manifest.
     Export(export::ExportArgs),
+    /// The whole pipeline on built-in data: train, export, sample through ONNX Runtime.
+    Quickstart(quickstart::QuickstartArgs),
     /// Benchmarks (the training step against the PyTorch peer: see benches/train_step.sh).
     Bench(bench::BenchArgs),
 }
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Export(a) => export::run(a),
+        Command::Quickstart(a) => quickstart::run(a),
     }
 }
 

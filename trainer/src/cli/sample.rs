@@ -5,16 +5,32 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use edgevae_runtime::core::Precision;
+use edgevae_runtime::{ModelDir, Provider, RuntimeOptions};
 use edgevae_trainer::atomic_file;
 use edgevae_trainer::data::npy;
 use edgevae_trainer::report::image_grid::write_grid_png;
 use edgevae_trainer::train::LoadedRun;
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["run", "model"])))]
 pub struct SampleArgs {
-    /// Run directory made by `edgevae train`.
+    /// Run directory made by `edgevae train` (samples with candle).
     #[arg(long)]
-    run: PathBuf,
+    run: Option<PathBuf>,
+    /// Model directory made by `edgevae export` (samples through ONNX Runtime).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// With --model: execution providers in order of preference (cpu, cuda, tensorrt); an
+    /// unavailable one falls back to the next, and CPU is the last resort.
+    #[arg(long, default_value = "cpu")]
+    provider: String,
+    /// With --model: fail instead of falling back when a provider is unavailable.
+    #[arg(long)]
+    strict: bool,
+    /// With --model: which exported precision to run (fp32, fp16w, fp16).
+    #[arg(long, default_value = "fp32")]
+    precision: String,
     /// Number of samples.
     #[arg(short = 'n', long, default_value_t = 100)]
     n: usize,
@@ -27,29 +43,121 @@ pub struct SampleArgs {
     /// Sample z ~ N(0, I) and decode with stage 1 alone, skipping stage 2 (for comparison).
     #[arg(long)]
     stage1_only: bool,
+    /// With --model: also write the noise used, as a [2, n, latent] f32 .npy (u, then eps), so
+    /// another runtime can be checked against these samples on the same inputs.
+    #[arg(long)]
+    save_noise: Option<PathBuf>,
     /// Device: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: String,
 }
 
-pub fn run(args: SampleArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.n > 0, "-n must be at least 1");
+/// Samples, values per sample, and the image shape when samples are images.
+struct Drawn {
+    samples: Vec<f32>,
+    dim: usize,
+    shape: Option<(usize, usize)>,
+}
+
+/// Chunks bound memory for large n; each chunk gets its own seed so the result is a function of
+/// (seed, n) only.
+const CHUNK: usize = 2000;
+
+fn chunk_seed(seed: u64, i: usize) -> u64 {
+    seed.wrapping_add((i as u64) << 32)
+}
+
+/// Samples through ONNX Runtime; returns (samples, dim, image shape).
+fn sample_model(args: &SampleArgs, dir: &std::path::Path) -> anyhow::Result<Drawn> {
+    anyhow::ensure!(
+        !args.stage1_only,
+        "--stage1-only needs --run (exported models sample two-stage)"
+    );
+    let options = RuntimeOptions {
+        providers: Provider::parse_list(&args.provider)?,
+        strict: args.strict,
+        precision: Precision::parse(&args.precision).with_context(|| {
+            format!(
+                "unknown precision {:?}: use fp32, fp16w or fp16",
+                args.precision
+            )
+        })?,
+        ..RuntimeOptions::default()
+    };
+    let model = ModelDir::open(dir, options)?;
+    let mut sampler = model.sampler()?;
+    eprintln!("{}", sampler.provider().describe());
+    let d = model.input_dim();
+    let mut samples = vec![0.0f32; args.n * d];
+    for (i, chunk) in samples.chunks_mut(CHUNK * d).enumerate() {
+        sampler.sample_into(chunk.len() / d, chunk_seed(args.seed, i), chunk)?;
+    }
+    if let Some(path) = &args.save_noise {
+        save_noise(path, args.n, model.latent(), args.seed)?;
+    }
+    let shape = model
+        .manifest
+        .image_shape
+        .map(|[r, c]| (r as usize, c as usize));
+    Ok(Drawn {
+        samples,
+        dim: d,
+        shape,
+    })
+}
+
+/// Regenerates the sampler's noise (per chunk: u then eps from `GaussianRng::new(chunk seed)`).
+fn save_noise(path: &std::path::Path, n: usize, k: usize, seed: u64) -> anyhow::Result<()> {
+    let mut u = Vec::with_capacity(n * k);
+    let mut eps = Vec::with_capacity(n * k);
+    for (i, start) in (0..n).step_by(CHUNK).enumerate() {
+        let m = CHUNK.min(n - start);
+        let mut rng = edgevae_runtime::core::GaussianRng::new(chunk_seed(seed, i));
+        let mut chunk = vec![0.0f32; m * k];
+        rng.fill_normal(&mut chunk);
+        u.extend_from_slice(&chunk);
+        rng.fill_normal(&mut chunk);
+        eps.extend_from_slice(&chunk);
+    }
+    u.extend_from_slice(&eps);
+    let bytes = npy::encode_f32(&[2, n, k], &u).context("encoding npy")?;
+    atomic_file::write(path, &bytes)?;
+    Ok(())
+}
+
+/// Samples with candle from a run directory; returns (samples, dim, image shape).
+fn sample_run(args: &SampleArgs, dir: &std::path::Path) -> anyhow::Result<Drawn> {
     let device = edgevae_trainer::device::parse(&args.device)?;
-    let run = LoadedRun::open(&args.run, &device, false)?;
+    let run = LoadedRun::open(dir, &device, false)?;
     let d = run.config.stage1.input_dim;
     let mut samples = Vec::with_capacity(args.n * d);
-    // Chunks bound memory for large n; each chunk gets its own seed so the result is a function
-    // of (seed, n) only.
-    const CHUNK: usize = 2000;
     for (i, start) in (0..args.n).step_by(CHUNK).enumerate() {
         let m = CHUNK.min(args.n - start);
-        let seed = args.seed.wrapping_add((i as u64) << 32);
+        let seed = chunk_seed(args.seed, i);
         samples.extend(if args.stage1_only {
             run.sample_stage1(m, seed)?
         } else {
             run.sample_two_stage(m, seed)?
         });
     }
+    Ok(Drawn {
+        samples,
+        dim: d,
+        shape: image_shape(&run),
+    })
+}
+
+pub fn run(args: SampleArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.n > 0, "-n must be at least 1");
+    let Drawn {
+        samples,
+        dim: d,
+        shape,
+    } = match (&args.model, &args.run) {
+        (Some(dir), _) => sample_model(&args, dir)?,
+        (None, Some(dir)) => sample_run(&args, dir)?,
+        (None, None) => anyhow::bail!("give --run or --model"),
+    };
     let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {
         "npy" => {
@@ -57,8 +165,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
             atomic_file::write(&args.out, &bytes)?;
         }
         "png" => {
-            let shape =
-                image_shape(&run).context("this run's data are not images; use an .npy output")?;
+            let shape = shape.context("this model's data are not images; use an .npy output")?;
             let cols = (args.n as f64).sqrt().ceil() as usize;
             write_grid_png(&args.out, &samples, args.n, shape, cols)?;
         }

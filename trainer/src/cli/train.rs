@@ -78,7 +78,7 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint (stage and epoch). Only the epoch
     /// counts may change.
     #[arg(long)]
-    resume: bool,
+    pub(super) resume: bool,
     /// No progress bars, only the final summary.
     #[arg(long, short)]
     quiet: bool,
@@ -97,6 +97,34 @@ fn schedule(epochs: usize, batch: usize, lr: f64, halve_every: Option<usize>) ->
 }
 
 impl TrainArgs {
+    /// The flags of `edgevae quickstart`: built-in sprites, a model small enough to ship in the
+    /// repository (`models/quickstart`), the default schedules.
+    pub fn quickstart(out: PathBuf) -> Self {
+        Self {
+            data: Some("sprites".into()),
+            out,
+            epochs: None,
+            stage2_epochs: None,
+            latent: Some(32),
+            hidden: Some(vec![256, 256]),
+            stage2_width: Some(256),
+            stage2_depth: None,
+            batch: None,
+            lr: None,
+            halve_every: None,
+            weight_decay: None,
+            latent_decay: None,
+            gamma_floor: None,
+            seed: None,
+            corrupt: None,
+            val_fraction: None,
+            limit: None,
+            device: "cpu".into(),
+            resume: false,
+            quiet: false,
+        }
+    }
+
     /// A fresh configuration from the flags and the defaults.
     fn new_config(&self) -> anyhow::Result<TrainConfig> {
         let data = self

@@ -33,7 +33,7 @@ impl Dataset {
         scaling: Scaling,
         values: Vec<f32>,
     ) -> Self {
-        debug_assert!(dim > 0 && values.len() % dim == 0);
+        debug_assert!(dim > 0 && values.len().is_multiple_of(dim));
         Self {
             dim,
             image_shape,

@@ -43,7 +43,7 @@ impl PcaFeatures {
                 "PCA cannot keep {k} components of {dim}-dimensional data"
             )));
         }
-        if data.len() % dim != 0 {
+        if !data.len().is_multiple_of(dim) {
             return Err(Error::Config(format!(
                 "PCA data of {} values is not a whole number of {dim}-value rows",
                 data.len()
@@ -242,7 +242,7 @@ fn gaussian_fit(data: &[f64], k: usize, which: &str) -> Result<(DVector<f64>, DM
             "Fréchet distance needs at least one feature".into(),
         ));
     }
-    if data.len() % k != 0 {
+    if !data.len().is_multiple_of(k) {
         return Err(Error::Config(format!(
             "{which} feature set of {} values is not a whole number of {k}-value rows",
             data.len()

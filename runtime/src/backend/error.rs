@@ -1,0 +1,56 @@
+//! The runtime's errors: each names the file or the provider concerned.
+
+use std::path::PathBuf;
+
+use crate::core::{CoreError, GraphRole, Precision};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    #[error("ONNX Runtime library not found: looked for {tried}; run scripts/fetch-onnxruntime.sh or set ORT_DYLIB_PATH")]
+    LibraryNotFound { tried: String },
+    #[error("cannot load ONNX Runtime from {path}: {message}")]
+    LibraryLoad { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Manifest {
+        path: PathBuf,
+        #[source]
+        source: CoreError,
+    },
+    #[error("{path}: SHA-256 is {found}, the manifest says {expected}")]
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("{path}: {problem}")]
+    GraphMismatch { path: PathBuf, problem: String },
+    #[error("{dir}: the manifest lists no {} graph in {}", role.name(), precision.name())]
+    MissingGraph {
+        dir: PathBuf,
+        role: GraphRole,
+        precision: Precision,
+    },
+    #[error(
+        "execution provider {provider} is not available in this ONNX Runtime build (strict mode)"
+    )]
+    ProviderUnavailable { provider: &'static str },
+    #[error("unknown execution provider {0:?}: use cpu, cuda or tensorrt")]
+    UnknownProvider(String),
+    #[error(transparent)]
+    Buffer(#[from] CoreError),
+    #[error("ONNX Runtime: {0}")]
+    Ort(String),
+}
+
+impl RuntimeError {
+    pub(crate) fn ort(e: impl std::fmt::Display) -> Self {
+        RuntimeError::Ort(e.to_string())
+    }
+}

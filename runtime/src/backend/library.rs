@@ -1,0 +1,75 @@
+//! Finding and loading the ONNX Runtime shared library, once per process.
+//!
+//! Order: the path given through the API, else `ORT_DYLIB_PATH`, else the copy that
+//! `scripts/fetch-onnxruntime.sh` put under this workspace's `target/onnxruntime/`. A missing
+//! library is an error naming every place looked at; ort is never left to panic on its own
+//! default load.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use ort::environment::Environment;
+
+use super::RuntimeError;
+
+pub const LIBRARY_VERSION: &str = "1.31.1";
+
+static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
+static INIT: Mutex<()> = Mutex::new(());
+
+/// The fetched copy: `<workspace>/target/onnxruntime/libonnxruntime.so.1.31.1`.
+pub fn default_library_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("onnxruntime")
+        .join(format!("libonnxruntime.so.{LIBRARY_VERSION}"))
+}
+
+fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(p) = explicit {
+        out.push(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        out.push(PathBuf::from(p));
+    }
+    out.push(default_library_path());
+    out
+}
+
+/// The process-wide ONNX Runtime environment, loading the library on first use. Later calls
+/// return the same environment whatever path they name (ONNX Runtime allows one per process).
+pub fn environment(library: Option<&Path>) -> Result<&'static Environment, RuntimeError> {
+    if let Some(env) = ENVIRONMENT.get() {
+        return Ok(env);
+    }
+    let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(env) = ENVIRONMENT.get() {
+        return Ok(env);
+    }
+    let tried = candidates(library);
+    let Some(path) = tried.iter().find(|p| p.is_file()) else {
+        return Err(RuntimeError::LibraryNotFound {
+            tried: tried
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    };
+    // LoadDynamicError is converted here: building an ort::Error would itself try the default load.
+    let builder = ort::init_from(path).map_err(|e| RuntimeError::LibraryLoad {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let env = builder
+        .with_name("edgevae")
+        .with_telemetry(false)
+        .build()
+        .map_err(|e| RuntimeError::LibraryLoad {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    Ok(ENVIRONMENT.get_or_init(|| env))
+}

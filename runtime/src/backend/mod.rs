@@ -1,0 +1,16 @@
+//! The ONNX Runtime backend (feature `ort`): one process-wide environment, sessions with
+//! execution providers chosen at run time, model directories checked against their manifest,
+//! and the allocation-free [`Sampler`].
+
+mod error;
+mod library;
+mod model_dir;
+mod providers;
+mod sampler;
+mod session;
+
+pub use error::RuntimeError;
+pub use library::{default_library_path, environment, LIBRARY_VERSION};
+pub use model_dir::ModelDir;
+pub use providers::{Provider, ProviderChoice, RuntimeOptions};
+pub use sampler::Sampler;

@@ -1,0 +1,147 @@
+//! Execution providers chosen at run time. An unavailable provider falls back to the next one
+//! (CPU last) and the choice is reported; `strict` turns that fallback into an error.
+
+use std::path::PathBuf;
+
+#[cfg(any(feature = "cuda", feature = "tensorrt"))]
+use ort::ep::ExecutionProvider;
+use ort::ep::{self, ExecutionProviderDispatch};
+
+use super::RuntimeError;
+use crate::core::Precision;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    Cpu,
+    Cuda,
+    TensorRt,
+}
+
+impl Provider {
+    pub fn parse(s: &str) -> Result<Self, RuntimeError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Provider::Cpu),
+            "cuda" => Ok(Provider::Cuda),
+            "tensorrt" | "trt" => Ok(Provider::TensorRt),
+            other => Err(RuntimeError::UnknownProvider(other.to_string())),
+        }
+    }
+
+    /// An ordered, comma-separated list such as `tensorrt,cuda,cpu`.
+    pub fn parse_list(s: &str) -> Result<Vec<Self>, RuntimeError> {
+        s.split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(Self::parse)
+            .collect()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Cpu => "cpu",
+            Provider::Cuda => "cuda",
+            Provider::TensorRt => "tensorrt",
+        }
+    }
+
+    /// Whether this build of edgevae and the loaded ONNX Runtime library both have the provider
+    /// (a CUDA-enabled library can still fail at session creation if no GPU is present; that is
+    /// an error, not a fallback, because the provider is registered with `error_on_failure`).
+    fn available(self) -> bool {
+        match self {
+            Provider::Cpu => true,
+            #[cfg(feature = "cuda")]
+            Provider::Cuda => ep::CUDA::is_available().unwrap_or(false),
+            #[cfg(feature = "tensorrt")]
+            Provider::TensorRt => ep::TensorRT::is_available().unwrap_or(false),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    fn dispatch(self) -> ExecutionProviderDispatch {
+        match self {
+            #[cfg(feature = "cuda")]
+            Provider::Cuda => ep::CUDA::default().build().error_on_failure(),
+            #[cfg(feature = "tensorrt")]
+            Provider::TensorRt => ep::TensorRT::default().build().error_on_failure(),
+            // Registering CPU explicitly would turn ORT's CPU arena off unless asked to keep it.
+            #[allow(unreachable_patterns)]
+            _ => ep::CPU::default().with_arena_allocator(true).build(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// Providers in order of preference; CPU is always the last resort.
+    pub providers: Vec<Provider>,
+    /// Fail instead of falling back when a provider is unavailable.
+    pub strict: bool,
+    /// Intra-op threads (None: ONNX Runtime's default).
+    pub threads: Option<usize>,
+    /// Which exported precision to load.
+    pub precision: Precision,
+    /// The ONNX Runtime library (see [`super::environment`]).
+    pub library: Option<PathBuf>,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            providers: vec![Provider::Cpu],
+            strict: false,
+            threads: None,
+            precision: Precision::Fp32,
+            library: None,
+        }
+    }
+}
+
+/// The outcome of choosing providers: what will run, and what was skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderChoice {
+    pub active: Provider,
+    pub skipped: Vec<Provider>,
+}
+
+impl ProviderChoice {
+    pub fn describe(&self) -> String {
+        if self.skipped.is_empty() {
+            format!("execution provider: {}", self.active.name())
+        } else {
+            let skipped: Vec<&str> = self.skipped.iter().map(|p| p.name()).collect();
+            format!(
+                "execution provider: {} ({} not available in this build; fell back)",
+                self.active.name(),
+                skipped.join(", ")
+            )
+        }
+    }
+}
+
+/// Picks the providers to register, in order, ending with CPU.
+pub fn choose(
+    options: &RuntimeOptions,
+) -> Result<(ProviderChoice, Vec<ExecutionProviderDispatch>), RuntimeError> {
+    let mut skipped = Vec::new();
+    let mut usable = Vec::new();
+    for &p in &options.providers {
+        if p.available() {
+            if !usable.contains(&p) {
+                usable.push(p);
+            }
+        } else if options.strict {
+            return Err(RuntimeError::ProviderUnavailable { provider: p.name() });
+        } else {
+            skipped.push(p);
+        }
+    }
+    if !usable.contains(&Provider::Cpu) {
+        usable.push(Provider::Cpu);
+    }
+    let choice = ProviderChoice {
+        active: usable[0],
+        skipped,
+    };
+    Ok((choice, usable.into_iter().map(Provider::dispatch).collect()))
+}

@@ -1,0 +1,138 @@
+//! Building a session from a graph file: memory-mapped, checksummed against the manifest, then
+//! checked for the inputs and outputs its role promises.
+
+use std::path::Path;
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::{TensorElementType, ValueType};
+use sha2::{Digest, Sha256};
+
+use super::providers::choose;
+use super::{environment, ProviderChoice, RuntimeError, RuntimeOptions};
+use crate::core::{GraphEntry, GraphRole};
+
+/// (name, width) of a graph input or output; the batch dimension comes first and is symbolic.
+type Port = (&'static str, usize);
+
+/// The inputs and outputs a graph of `role` must have.
+pub fn signature(role: GraphRole, input_dim: usize, latent: usize) -> (Vec<Port>, Vec<Port>) {
+    match role {
+        GraphRole::Sampler => (vec![("u", latent), ("eps", latent)], vec![("x", input_dim)]),
+        GraphRole::Filter => (
+            vec![("x", input_dim)],
+            vec![
+                ("z_mean", latent),
+                ("z_log_var", latent),
+                ("x_mean", input_dim),
+            ],
+        ),
+    }
+}
+
+fn map_file(path: &Path) -> Result<memmap2::Mmap, RuntimeError> {
+    let io = |source| RuntimeError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    // SAFETY: read-only private map of a model file that is only read while the session is
+    // built (ONNX Runtime copies what it keeps); model directories are not edited while loading.
+    unsafe { memmap2::Mmap::map(&file) }.map_err(io)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn check_outlets(
+    path: &Path,
+    what: &str,
+    outlets: &[ort::value::Outlet],
+    expected: &[(&str, usize)],
+) -> Result<(), RuntimeError> {
+    let mismatch = |problem: String| RuntimeError::GraphMismatch {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let names: Vec<&str> = outlets.iter().map(|o| o.name()).collect();
+    let want: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
+    if names != want {
+        return Err(mismatch(format!(
+            "{what} are {names:?}, the manifest's role needs {want:?}"
+        )));
+    }
+    for (o, (name, width)) in outlets.iter().zip(expected) {
+        match o.dtype() {
+            ValueType::Tensor { ty, shape, .. } => {
+                if *ty != TensorElementType::Float32 {
+                    return Err(mismatch(format!(
+                        "{what} {name} is {ty:?}, expected float32"
+                    )));
+                }
+                let dims: &[i64] = shape;
+                if dims.len() != 2 || dims[0] != -1 || dims[1] != *width as i64 {
+                    return Err(mismatch(format!(
+                        "{what} {name} has shape {dims:?}, expected [N, {width}]"
+                    )));
+                }
+            }
+            other => {
+                return Err(mismatch(format!(
+                    "{what} {name} is {other:?}, expected a tensor"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Loads `entry` from `dir` into a session with the chosen providers.
+pub fn load(
+    dir: &Path,
+    entry: &GraphEntry,
+    dims: (usize, usize),
+    options: &RuntimeOptions,
+) -> Result<(Session, ProviderChoice), RuntimeError> {
+    let path = dir.join(entry.file.as_str());
+    let map = map_file(&path)?;
+    if map.len() as u64 != entry.bytes {
+        return Err(RuntimeError::GraphMismatch {
+            path,
+            problem: format!(
+                "file has {} bytes, the manifest says {}",
+                map.len(),
+                entry.bytes
+            ),
+        });
+    }
+    let found = hex(&Sha256::digest(&map[..]));
+    if found != entry.sha256.as_str() {
+        return Err(RuntimeError::Checksum {
+            path,
+            expected: entry.sha256.to_string(),
+            found,
+        });
+    }
+    let env = environment(options.library.as_deref())?;
+    let (choice, providers) = choose(options)?;
+    let mut builder = Session::builder(env)
+        .map_err(RuntimeError::ort)?
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(RuntimeError::ort)?
+        .with_execution_providers(providers)
+        .map_err(RuntimeError::ort)?;
+    if let Some(t) = options.threads {
+        builder = builder.with_intra_threads(t).map_err(RuntimeError::ort)?;
+    }
+    let session = builder
+        .commit_from_memory(&map)
+        .map_err(|e| RuntimeError::GraphMismatch {
+            path: path.clone(),
+            problem: format!("ONNX Runtime cannot load it: {e}"),
+        })?;
+    let (inputs, outputs) = signature(entry.role, dims.0, dims.1);
+    check_outlets(&path, "inputs", session.inputs(), &inputs)?;
+    check_outlets(&path, "outputs", session.outputs(), &outputs)?;
+    Ok((session, choice))
+}
