@@ -25,6 +25,13 @@ enum BenchWhat {
         #[arg(long, default_value_t = 60)]
         steps: usize,
     },
+    /// Cold start of the runtime: open a model directory (manifest, checksums, session) and
+    /// draw the first sample, in one process that has not loaded ONNX Runtime yet.
+    ColdStart {
+        /// Model directory made by `edgevae export`.
+        #[arg(long)]
+        model: std::path::PathBuf,
+    },
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -43,6 +50,24 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             println!(
                 "candle batch={} threads={threads} steps={} median_ms={:.3} mean_ms={:.3} p10={:.3} p90={:.3} final_loss={:.2}",
                 t.batch, t.steps, t.median_ms, t.mean_ms, t.p10_ms, t.p90_ms, t.final_loss
+            );
+        }
+        BenchWhat::ColdStart { model } => {
+            let t0 = std::time::Instant::now();
+            let dir = edgevae_runtime::ModelDir::open(
+                &model,
+                edgevae_runtime::RuntimeOptions::default(),
+            )?;
+            let mut sampler = dir.sampler()?;
+            let opened = t0.elapsed();
+            let mut out = vec![0.0f32; dir.input_dim()];
+            sampler.sample_into(1, 0, &mut out)?;
+            let first = t0.elapsed();
+            println!(
+                "cold start {}: open model directory + session {:.1} ms, first sample at {:.1} ms (library load included)",
+                model.display(),
+                opened.as_secs_f64() * 1e3,
+                first.as_secs_f64() * 1e3
             );
         }
     }
