@@ -20,17 +20,13 @@ fn model_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/quickstart"))
 }
 
-fn raw_session(dir: &std::path::Path, file: &str, threads: usize) -> Session {
+fn raw_session(dir: &std::path::Path, file: &str, threads: usize) -> ort::Result<Session> {
     let env = environment(None).expect("onnxruntime");
-    Session::builder(env)
-        .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::All))
-        .and_then(|b| b.with_intra_threads(threads))
-        .and_then(|b| {
-            b.with_execution_providers([ep::CPU::default().with_arena_allocator(true).build()])
-        })
-        .expect("builder")
+    Session::builder(env)?
+        .with_optimization_level(GraphOptimizationLevel::All)?
+        .with_intra_threads(threads)?
+        .with_execution_providers([ep::CPU::default().with_arena_allocator(true).build()])?
         .commit_from_file(dir.join(file))
-        .expect("session")
 }
 
 fn bench(c: &mut Criterion) {
@@ -48,7 +44,7 @@ fn bench(c: &mut Criterion) {
             .graph(GraphRole::Sampler, Precision::Fp32)
             .expect("fp32 sampler");
         let mut sampler = model.sampler().expect("sampler");
-        let mut raw = raw_session(&dir, entry.file.as_str(), threads);
+        let mut raw = raw_session(&dir, entry.file.as_str(), threads).expect("raw session");
         let mut out = vec![0.0f32; batch * d];
         let mut u = vec![0.0f32; batch * k];
         let mut eps = vec![0.0f32; batch * k];
