@@ -9,7 +9,6 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use edgevae_runtime::core::{GaussianRng, GraphRole, Precision};
 use edgevae_runtime::{environment, ModelDir, RuntimeOptions};
-use ort::ep;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
@@ -25,7 +24,6 @@ fn raw_session(dir: &std::path::Path, file: &str, threads: usize) -> ort::Result
     Session::builder(env)?
         .with_optimization_level(GraphOptimizationLevel::All)?
         .with_intra_threads(threads)?
-        .with_execution_providers([ep::CPU::default().with_arena_allocator(true).build()])?
         .commit_from_file(dir.join(file))
 }
 
