@@ -2,6 +2,7 @@
 
 mod adamw;
 mod dense;
+mod fused_adamw;
 mod mlp;
 mod params;
 mod schedule;
