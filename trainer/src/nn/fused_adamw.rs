@@ -28,7 +28,7 @@ pub struct FusedAdamW<'a> {
     pub v: RefCell<&'a mut [f32]>,
 }
 
-fn contiguous<'a>(layout: &Layout, len: usize, name: &str) -> candle_core::Result<(usize, usize)> {
+fn contiguous(layout: &Layout, len: usize, name: &str) -> candle_core::Result<(usize, usize)> {
     match layout.contiguous_offsets() {
         Some((start, end)) if end - start == len => Ok((start, end)),
         _ => candle_core::bail!("fused AdamW needs a contiguous {name} of {len} values"),
