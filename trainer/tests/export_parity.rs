@@ -8,45 +8,19 @@ use candle_core::{Device, Tensor};
 use edgevae_runtime::core::{GaussianRng, Precision};
 use edgevae_runtime::{ModelDir, Provider, RuntimeError, RuntimeOptions};
 use edgevae_trainer::export::{export_run, graphs};
-use edgevae_trainer::model::{Stage1Config, Stage2Config};
-use edgevae_trainer::nn::{Activation, AdamWConfig};
-use edgevae_trainer::train::{train, Flow, LoadedRun, StageSchedule, TrainConfig, TrainRequest};
+use edgevae_trainer::train::{train, Flow, LoadedRun};
+
+mod common;
 
 fn trained_run(dir: &Path) -> LoadedRun {
-    let mut stage1 = Stage1Config::new(0, Activation::Sigmoid);
-    stage1.hidden = vec![128, 64];
-    stage1.latent = 6;
-    let schedule = StageSchedule {
-        epochs: 2,
-        batch: 32,
-        lr: 3e-3,
-        halve_every: 0,
-    };
-    let config = TrainConfig {
-        data: "sprites:n=160".into(),
-        seed: 21,
-        val_fraction: 0.2,
-        corrupt: None,
-        limit: None,
-        stage1,
-        image_shape: None,
-        stage2: Stage2Config {
-            width: 40,
-            depth: 3,
-            ..Stage2Config::default()
-        },
-        schedule1: schedule.clone(),
-        schedule2: schedule,
-        optimizer: AdamWConfig::default(),
-    };
-    let request = TrainRequest {
-        run_dir: dir.to_path_buf(),
-        config,
-        resume: false,
-        device: Device::Cpu,
-        write_reports: false,
-    };
-    train(&request, &mut |_| Flow::Continue).expect("train");
+    let mut config = common::tiny_config(21, &[128, 64], 6, 40);
+    config.schedule1.lr = 3e-3;
+    config.schedule1.halve_every = 0;
+    config.schedule2 = config.schedule1.clone();
+    train(&common::request(dir, config, false), &mut |_| {
+        Flow::Continue
+    })
+    .expect("train");
     LoadedRun::open(dir, &Device::Cpu, false).expect("open run")
 }
 

@@ -5,51 +5,30 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use edgevae_trainer::model::{vae_loss, DiagonalGaussian, Stage1Config, Stage2Config};
-use edgevae_trainer::nn::{Activation, AdamWConfig};
-use edgevae_trainer::train::{
-    train, Flow, Outcome, StageSchedule, TrainConfig, TrainEvent, TrainRequest,
-};
+use edgevae_trainer::model::{vae_loss, DiagonalGaussian};
+use edgevae_trainer::train::{train, Flow, Outcome, TrainConfig, TrainEvent};
 use edgevae_trainer::Error;
 
+mod common;
+
+/// 32 hidden units, 4 latent dimensions, a depth-2 stage 2 of width 32.
 fn tiny_config(seed: u64) -> TrainConfig {
-    let mut stage1 = Stage1Config::new(0, Activation::Sigmoid);
-    stage1.hidden = vec![32];
-    stage1.latent = 4;
-    let schedule = StageSchedule {
-        epochs: 2,
-        batch: 32,
-        lr: 1e-3,
-        halve_every: 1,
-    };
-    TrainConfig {
-        data: "sprites:n=160".into(),
-        seed,
-        val_fraction: 0.2,
-        corrupt: None,
-        limit: None,
-        stage1,
-        image_shape: None,
-        stage2: Stage2Config {
-            width: 32,
-            depth: 2,
-            ..Stage2Config::default()
-        },
-        schedule1: schedule.clone(),
-        schedule2: schedule,
-        optimizer: AdamWConfig::default(),
-    }
+    let mut config = common::tiny_config(seed, &[32], 4, 32);
+    config.stage2.depth = 2;
+    config
 }
 
-fn request(dir: &Path, config: TrainConfig, resume: bool) -> TrainRequest {
-    TrainRequest {
-        run_dir: dir.to_path_buf(),
-        config,
-        resume,
-        device: Device::Cpu,
-        write_reports: false,
-    }
+/// A tiny config whose stage 1 runs 8 epochs at a high constant rate, so gamma moves far.
+fn fast_stage1(seed: u64) -> TrainConfig {
+    let mut config = tiny_config(seed);
+    config.schedule1.lr = 1e-2;
+    config.schedule1.epochs = 8;
+    config.schedule1.halve_every = 0;
+    config.schedule2.epochs = 1;
+    config
 }
+
+use common::request;
 
 fn run_to_end(dir: &Path, config: TrainConfig, resume: bool) -> edgevae_trainer::Result<Outcome> {
     train(&request(dir, config, resume), &mut |_| Flow::Continue)
@@ -104,14 +83,10 @@ fn loss_and_kl_match_hand_computed_values() -> edgevae_trainer::Result<()> {
 #[test]
 fn gamma_never_goes_below_its_floor() -> edgevae_trainer::Result<()> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = tiny_config(3);
+    let mut config = fast_stage1(3);
     // Reconstruction error of sprites is far below 0.2 after a few steps, so gamma is pushed
     // down to the floor and must stop there.
     config.stage1.gamma_floor = 0.2;
-    config.schedule1.lr = 1e-2;
-    config.schedule1.epochs = 8;
-    config.schedule1.halve_every = 0;
-    config.schedule2.epochs = 1;
     run_to_end(dir.path(), config, false)?;
     let state = edgevae_trainer::train::read_state(dir.path())?;
     let gammas: Vec<f64> = state.stage1.history.iter().map(|r| r.gamma).collect();
@@ -132,12 +107,7 @@ fn gamma_never_goes_below_its_floor() -> edgevae_trainer::Result<()> {
 #[test]
 fn gamma_falls_far_below_its_start_on_sprites() -> edgevae_trainer::Result<()> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = tiny_config(5);
-    config.schedule1.lr = 1e-2;
-    config.schedule1.epochs = 8;
-    config.schedule1.halve_every = 0;
-    config.schedule2.epochs = 1;
-    run_to_end(dir.path(), config, false)?;
+    run_to_end(dir.path(), fast_stage1(5), false)?;
     let state = edgevae_trainer::train::read_state(dir.path())?;
     let last = state.stage1.last().expect("history");
     assert!(last.gamma < 0.2, "gamma {} did not fall", last.gamma);
