@@ -2,13 +2,11 @@
 //! weight decay applied only where it makes sense: never to a learned log-variance such as
 //! log gamma (decaying it would pull gamma toward 1 and fight the model).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::{Tensor, Var};
 use serde::{Deserialize, Serialize};
 
-use super::fused_adamw::{AdamWStep, FusedAdamW};
 use super::ParamStore;
 use crate::error::{Error, Result};
 
@@ -58,56 +56,8 @@ struct Slot {
     /// Row-norm shrinkage per unit learning rate (latent readers only).
     group_shrink: f64,
     lr_scale: f64,
-    moments: Moments,
-}
-
-/// First and second moment estimates: host vectors updated by the fused pass on CPU, tensors on
-/// other devices.
-enum Moments {
-    Host { m: Vec<f32>, v: Vec<f32> },
-    Device { m: Tensor, v: Tensor },
-}
-
-impl Moments {
-    fn zeros(var: &Var) -> Result<Self> {
-        Ok(if var.device().is_cpu() {
-            let n = var.elem_count();
-            Moments::Host {
-                m: vec![0.0; n],
-                v: vec![0.0; n],
-            }
-        } else {
-            Moments::Device {
-                m: var.zeros_like()?,
-                v: var.zeros_like()?,
-            }
-        })
-    }
-
-    /// (m, v) as tensors of `var`'s shape, on the CPU for host moments.
-    fn tensors(&self, var: &Var) -> Result<(Tensor, Tensor)> {
-        Ok(match self {
-            Moments::Host { m, v } => (
-                Tensor::from_slice(m, var.dims(), &Device::Cpu)?,
-                Tensor::from_slice(v, var.dims(), &Device::Cpu)?,
-            ),
-            Moments::Device { m, v } => (m.clone(), v.clone()),
-        })
-    }
-
-    fn set(&mut self, m: &Tensor, v: &Tensor, var: &Var) -> Result<()> {
-        *self = match self {
-            Moments::Host { .. } => Moments::Host {
-                m: m.flatten_all()?.to_vec1()?,
-                v: v.flatten_all()?.to_vec1()?,
-            },
-            Moments::Device { .. } => Moments::Device {
-                m: m.to_device(var.device())?,
-                v: v.to_device(var.device())?,
-            },
-        };
-        Ok(())
-    }
+    m: Tensor,
+    v: Tensor,
 }
 
 pub struct AdamW {
@@ -154,7 +104,8 @@ impl AdamW {
                     } else {
                         1.0
                     },
-                    moments: Moments::zeros(var)?,
+                    m: var.zeros_like()?,
+                    v: var.zeros_like()?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -183,39 +134,24 @@ impl AdamW {
             let Some(g) = grads.get(slot.var.as_tensor()) else {
                 continue;
             };
-            let keep = 1.0 - lr * slot.decay;
-            match &mut slot.moments {
-                Moments::Host { m, v } => {
-                    let op = FusedAdamW {
-                        step: AdamWStep {
-                            beta1: c.beta1 as f32,
-                            beta2: c.beta2 as f32,
-                            eps: c.eps as f32,
-                            step_size: step_size as f32,
-                            inv_bias2: (1.0 / bias2) as f32,
-                            keep: keep as f32,
-                        },
-                        m: RefCell::new(m.as_mut_slice()),
-                        v: RefCell::new(v.as_mut_slice()),
-                    };
-                    slot.var.as_tensor().inplace_op2(&g.contiguous()?, &op)?;
-                }
-                Moments::Device { m, v } => {
-                    // Gradients carry the op graph of the step that made them; the moments must
-                    // not, or each step's graph would stay alive through them.
-                    let g = g.detach();
-                    *m = ((&*m * c.beta1)? + (&g * (1.0 - c.beta1))?)?.detach();
-                    *v = ((&*v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?.detach();
-                    let denom = ((&*v * (1.0 / bias2))?.sqrt()? + c.eps)?;
-                    let update = (m.div(&denom)? * step_size)?;
-                    let theta = (slot.var.as_tensor() * keep)?;
-                    slot.var.set(&(theta - update)?)?;
-                }
-            }
+            // Gradients carry the op graph of the step that made them; the moments must not, or
+            // each step's graph would stay alive through them for the rest of training.
+            let g = g.detach();
+            slot.m = ((&slot.m * c.beta1)? + (&g * (1.0 - c.beta1))?)?.detach();
+            slot.v = ((&slot.v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?.detach();
+            let denom = ((&slot.v * (1.0 / bias2))?.sqrt()? + c.eps)?;
+            let update = (slot.m.div(&denom)? * step_size)?;
+            let theta = slot.var.as_tensor();
+            let decayed = if slot.decay > 0.0 {
+                (theta * (1.0 - lr * slot.decay))?
+            } else {
+                theta.clone()
+            };
+            let mut next = (decayed - update)?;
             if slot.group_shrink > 0.0 {
-                let shrunk = shrink_rows(slot.var.as_tensor(), lr * slot.group_shrink)?;
-                slot.var.set(&shrunk)?;
+                next = shrink_rows(&next, lr * slot.group_shrink)?;
             }
+            slot.var.set(&next)?;
         }
         Ok(())
     }
@@ -224,11 +160,8 @@ impl AdamW {
     pub fn state_tensors(&self) -> HashMap<String, Tensor> {
         let mut out = HashMap::new();
         for s in &self.slots {
-            // Host moments always convert; a failure here would mean a shape bug, not bad input.
-            if let Ok((m, v)) = s.moments.tensors(&s.var) {
-                out.insert(format!("adam.m.{}", s.name), m);
-                out.insert(format!("adam.v.{}", s.name), v);
-            }
+            out.insert(format!("adam.m.{}", s.name), s.m.clone());
+            out.insert(format!("adam.v.{}", s.name), s.v.clone());
         }
         out
     }
@@ -241,8 +174,7 @@ impl AdamW {
         source: &std::path::Path,
     ) -> Result<()> {
         for s in &mut self.slots {
-            let mut pair = Vec::with_capacity(2);
-            for kind in ["m", "v"] {
+            for (kind, dest) in [("m", &mut s.m), ("v", &mut s.v)] {
                 let key = format!("adam.{kind}.{}", s.name);
                 let t = tensors.get(&key).ok_or_else(|| {
                     Error::bad_file(source, format!("missing optimiser tensor {key}"))
@@ -253,9 +185,8 @@ impl AdamW {
                         format!("optimiser tensor {key} has the wrong shape"),
                     ));
                 }
-                pair.push(t.to_dtype(candle_core::DType::F32)?);
+                *dest = t.to_device(s.var.device())?;
             }
-            s.moments.set(&pair[0], &pair[1], &s.var)?;
         }
         self.step = step;
         Ok(())

@@ -2,7 +2,6 @@
 
 mod adamw;
 mod dense;
-mod fused_adamw;
 mod mlp;
 mod params;
 mod schedule;
