@@ -63,35 +63,21 @@ impl Dataset {
 
     /// Copies the rows `idx` into one contiguous buffer.
     pub fn gather(&self, idx: &[usize]) -> Vec<f32> {
-        let mut out = Vec::with_capacity(idx.len() * self.dim);
-        for &i in idx {
-            out.extend_from_slice(self.row(i));
-        }
-        out
+        pick_rows(&self.values, self.dim, idx)
     }
 
     /// A new dataset of the rows `idx` (clean copy and mask follow).
     pub fn select(&self, idx: &[usize]) -> Dataset {
-        let pick = |v: &[f32]| {
-            let mut out = Vec::with_capacity(idx.len() * self.dim);
-            for &i in idx {
-                out.extend_from_slice(&v[i * self.dim..(i + 1) * self.dim]);
-            }
-            out
-        };
         Dataset {
             dim: self.dim,
             image_shape: self.image_shape,
             scaling: self.scaling,
-            values: pick(&self.values),
-            clean: self.clean.as_deref().map(pick),
-            outlier_mask: self.outlier_mask.as_ref().map(|m| {
-                let mut out = Vec::with_capacity(idx.len() * self.dim);
-                for &i in idx {
-                    out.extend_from_slice(&m[i * self.dim..(i + 1) * self.dim]);
-                }
-                out
-            }),
+            values: self.gather(idx),
+            clean: self.clean.as_deref().map(|c| pick_rows(c, self.dim, idx)),
+            outlier_mask: self
+                .outlier_mask
+                .as_deref()
+                .map(|m| pick_rows(m, self.dim, idx)),
         }
     }
 
@@ -100,6 +86,15 @@ impl Dataset {
         let idx: Vec<usize> = (0..n.min(self.len())).collect();
         self.select(&idx)
     }
+}
+
+/// Rows `idx` of a row-major buffer with `dim` values per row, in order, as one buffer.
+fn pick_rows<T: Copy>(values: &[T], dim: usize, idx: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(idx.len() * dim);
+    for &i in idx {
+        out.extend_from_slice(&values[i * dim..(i + 1) * dim]);
+    }
+    out
 }
 
 /// Training, validation and (when the source has one) test data.

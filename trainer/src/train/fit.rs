@@ -159,7 +159,17 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     }
 
     if req.write_reports {
-        let run = LoadedRun::open(dir, device, false)?;
+        // The trained models are in memory: no need to read them back from their checkpoints.
+        let run = LoadedRun {
+            dir: dir.clone(),
+            config,
+            state: state.clone(),
+            device: device.clone(),
+            params1,
+            stage1,
+            params2,
+            stage2,
+        };
         for line in report::grids::write_run_grids(&run, &splits.val)? {
             observer(&TrainEvent::Info(line));
         }
