@@ -2,7 +2,8 @@
 //!
 //! Layers, one direction: [`core`] (manifest, seeded Gaussian RNG, buffer arithmetic; builds
 //! `#![no_std]` without `alloc` when the default features are off) → the ONNX Runtime backend
-//! (feature `ort`: sessions, execution providers, [`Sampler`]). Nothing here depends on candle.
+//! (feature `ort`: sessions, execution providers, [`Sampler`], [`OutlierFilter`]). Nothing here
+//! depends on candle.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 

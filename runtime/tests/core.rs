@@ -135,7 +135,10 @@ fn graph_role_names() {
 fn manifest_with_outlier_thresholds_parses() {
     let json = variant(
         r#""outlier":null"#,
-        r#""outlier":{"score_threshold":12.5,"element_threshold":9.0,"contamination":0.05}"#,
+        &format!(
+            r#""outlier":{{"score_threshold":12.5,"element_threshold":9.0,"contamination":0.05,"element_noise":[{}]}}"#,
+            vec!["0.25"; 784].join(",")
+        ),
     );
     let m = parse(&json).expect("manifest with outlier thresholds");
     assert_eq!(
@@ -144,6 +147,7 @@ fn manifest_with_outlier_thresholds_parses() {
             score_threshold: 12.5,
             element_threshold: 9.0,
             contamination: 0.05,
+            element_noise: heapless::Vec::from_slice(&[0.25; 784]).unwrap(),
         })
     );
     // The rest is unchanged.
@@ -411,17 +415,18 @@ fn more_than_eight_graphs_is_syntax_error() {
 
 #[test]
 fn outlier_thresholds_are_validated() {
+    let noise = vec!["0.5"; 784].join(",");
     for bad in [
-        r#"{"score_threshold":null,"element_threshold":9.0,"contamination":0.05}"#,
-        r#"{"score_threshold":12.5,"element_threshold":null,"contamination":0.05}"#,
-        r#"{"score_threshold":12.5,"element_threshold":9.0,"contamination":null}"#,
-        r#"{"score_threshold":12.5,"element_threshold":-9.0,"contamination":0.05}"#,
-        r#"{"score_threshold":12.5,"element_threshold":9.0,"contamination":1.5}"#,
-        r#"{"score_threshold":12.5,"element_threshold":9.0,"contamination":-0.1}"#,
+        r#""score_threshold":null,"element_threshold":9.0,"contamination":0.05"#,
+        r#""score_threshold":12.5,"element_threshold":null,"contamination":0.05"#,
+        r#""score_threshold":12.5,"element_threshold":9.0,"contamination":null"#,
+        r#""score_threshold":12.5,"element_threshold":-9.0,"contamination":0.05"#,
+        r#""score_threshold":12.5,"element_threshold":9.0,"contamination":1.5"#,
+        r#""score_threshold":12.5,"element_threshold":9.0,"contamination":-0.1"#,
     ] {
         assert_value_error(&variant(
             r#""outlier":null"#,
-            &format!(r#""outlier":{bad}"#),
+            &format!(r#""outlier":{{{bad},"element_noise":[{noise}]}}"#),
         ));
     }
 }
@@ -696,4 +701,39 @@ fn precision_half_truth_table() {
         assert_eq!(p.half_weights(), weights, "{p:?} half_weights");
         assert_eq!(p.half_compute(), compute, "{p:?} half_compute");
     }
+}
+
+fn outlier_json(noise: &str) -> String {
+    variant(
+        r#""outlier":null"#,
+        &format!(
+            r#""outlier":{{"score_threshold":1.0,"element_threshold":9.0,"contamination":0.1,"element_noise":[{noise}]}}"#
+        ),
+    )
+}
+
+#[test]
+fn outlier_noise_of_the_wrong_width_is_refused() {
+    let err = parse(&outlier_json(&vec!["0.5"; 783].join(","))).unwrap_err();
+    assert_eq!(
+        err,
+        CoreError::ManifestValue("outlier element_noise must hold input_dim values")
+    );
+}
+
+#[test]
+fn outlier_noise_must_be_positive() {
+    let mut values = vec!["0.5"; 784];
+    values[10] = "0";
+    let err = parse(&outlier_json(&values.join(","))).unwrap_err();
+    assert_eq!(
+        err,
+        CoreError::ManifestValue("outlier element_noise values must be positive numbers")
+    );
+}
+
+#[test]
+fn outlier_noise_wider_than_the_capacity_is_a_syntax_error_not_a_panic() {
+    let err = parse(&outlier_json(&vec!["0.5"; 5000].join(","))).unwrap_err();
+    assert_eq!(err, CoreError::ManifestSyntax);
 }

@@ -1,28 +1,34 @@
-//! `Sampler::sample_into` makes no Rust heap allocation per call once warmed up, at batch 1 and
-//! 64. Counts allocations made on this test's thread through a counting global allocator.
-//! Uses the committed quickstart model and the fetched ONNX Runtime library.
+//! `Sampler::sample_into` and `OutlierFilter::filter_into` make no Rust heap allocation per call
+//! once warmed up, at batch 1 and 64. Counts allocations made on this test's thread through a
+//! counting global allocator. Uses the committed quickstart model (a calibrated copy for the
+//! filter) and the fetched ONNX Runtime library.
+
+mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use edgevae_runtime::{ModelDir, RuntimeOptions};
+use edgevae_runtime::{FilterOutput, ModelDir, RuntimeOptions};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
+    // Per thread, so tests running side by side do not see each other's allocations.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    if COUNTING.with(|c| c.get()) {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+    }
 }
 
 // SAFETY: forwards every call unchanged to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
+        count_one();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -33,9 +39,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
+        count_one();
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -45,11 +49,11 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = ALLOCATIONS.with(|a| a.get());
     COUNTING.with(|c| c.set(true));
     let out = f();
     COUNTING.with(|c| c.set(false));
-    (out, ALLOCATIONS.load(Ordering::Relaxed) - before)
+    (out, ALLOCATIONS.with(|a| a.get()) - before)
 }
 
 #[test]
@@ -74,4 +78,31 @@ fn sample_into_allocates_nothing_after_warm_up() {
     // The counter works: a Vec on this thread is seen.
     let (_, allocations) = counted(|| std::hint::black_box(vec![1u8; 16]));
     assert_eq!(allocations, 1);
+}
+
+#[test]
+fn filter_into_allocates_nothing_after_warm_up() {
+    let dir = common::calibrated_quickstart();
+    let model = ModelDir::open(dir.path(), RuntimeOptions::default()).expect("calibrated copy");
+    let mut sampler = model.sampler().expect("sampler");
+    let mut filter = model.filter().expect("filter");
+    let d = model.input_dim();
+    let mut out = FilterOutput::new(64, d);
+    for n in [1usize, 64] {
+        let mut x = vec![0.0f32; n * d];
+        sampler.sample_into(n, 9, &mut x).expect("samples");
+        // Something for the mask to find.
+        x[..d / 10].iter_mut().for_each(|v| *v = 1.0 - *v);
+        filter.filter_into(&x, n, 1, &mut out).expect("warm-up");
+        for passes in [1usize, 3, 1, 3] {
+            let (result, allocations) = counted(|| filter.filter_into(&x, n, passes, &mut out));
+            result.expect("filter");
+            assert_eq!(
+                allocations, 0,
+                "batch {n}, {passes} passes: {allocations} allocations"
+            );
+            assert_eq!(out.rows(), n);
+        }
+        assert!(out.cleaned().iter().all(|v| v.is_finite()));
+    }
 }

@@ -22,6 +22,9 @@ pub enum Error {
     BadFile { path: PathBuf, problem: String },
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Data handed to a numerical routine that it cannot work on (empty, NaN, ragged).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
     #[error("device: {0}")]
     Device(String),
     #[error(

@@ -3,7 +3,8 @@
 //!
 //! Layers, from the bottom: [`rng`] and [`data`] (no candle), [`nn`] (parameters, dense layers,
 //! optimiser), [`model`] (stage 1, stage 2, losses), [`train`] (the loop, checkpoints, resume),
-//! [`report`] (diagnostics, image grids, evaluation metrics).
+//! [`report`] (diagnostics, image grids, evaluation metrics); beside them [`rpca`] (the Robust
+//! PCA baseline and its synthetic benchmark, no candle).
 
 pub mod atomic_file;
 pub mod data;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod nn;
 pub mod report;
 pub mod rng;
+pub mod rpca;
 pub mod step_bench;
 pub mod train;
 

@@ -214,3 +214,103 @@ fn bad_input_gets_a_clear_error_naming_the_problem() {
         assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
     }
 }
+
+/// A copy of the committed quickstart model with an outlier section in its manifest (the
+/// committed one has `"outlier": null`; only the graphs are checksummed).
+fn calibrated_quickstart(dest: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/quickstart");
+    std::fs::create_dir_all(dest).expect("model dir");
+    for entry in std::fs::read_dir(&src).expect("models/quickstart") {
+        let entry = entry.expect("dir entry");
+        std::fs::copy(entry.path(), dest.join(entry.file_name())).expect("copy");
+    }
+    let path = dest.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("manifest")).expect("json");
+    manifest["outlier"] = serde_json::json!({
+        "score_threshold": 1.0,
+        "element_threshold": 9.0,
+        "contamination": 0.1,
+        "element_noise": vec![0.01f32; 784],
+    });
+    std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
+}
+
+#[test]
+fn filter_writes_cleaned_mask_scores_and_grid() {
+    use edgevae_trainer::data::npy;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("model");
+    calibrated_quickstart(&model);
+    // 20 sprites, with a bright bar painted into every other one.
+    let n = 20;
+    let (mut rows, _) = edgevae_trainer::data::sprites::generate(n, 3);
+    for i in (0..n).step_by(2) {
+        rows[i * 784 + 5 * 28..i * 784 + 7 * 28].fill(1.0);
+    }
+    let input = dir.path().join("rows.npy");
+    std::fs::write(&input, npy::encode_f32(&[n, 784], &rows).expect("npy")).expect("write");
+    let out = dir.path().join("out");
+    let text = ok(&edgevae(&[
+        "filter",
+        "--model",
+        model.to_str().expect("path"),
+        "--input",
+        input.to_str().expect("path"),
+        "--out",
+        out.to_str().expect("path"),
+        "--passes",
+        "2",
+    ]));
+    assert!(
+        text.contains("20 rows") && text.contains("outlier rows") && text.contains("cpu"),
+        "{text}"
+    );
+
+    // into_vec fails unless the file's dtype is the one asked for (f32, u8).
+    let read = |name: &str| -> npyz::NpyFile<std::fs::File> {
+        npyz::NpyFile::new(std::fs::File::open(out.join(name)).expect(name)).expect(name)
+    };
+    let cleaned = read("cleaned.npy");
+    assert_eq!(cleaned.shape(), &[20, 784]);
+    let cleaned: Vec<f32> = cleaned.into_vec().expect("f32");
+    assert!(cleaned.iter().all(|v| v.is_finite()));
+    let mask = read("mask.npy");
+    assert_eq!(mask.shape(), &[20, 784]);
+    let mask: Vec<u8> = mask.into_vec().expect("u8");
+    assert!(mask.iter().all(|&m| m <= 1));
+    // The painted bars are masked.
+    let bar_masked = mask[5 * 28..7 * 28].iter().filter(|&&m| m == 1).count();
+    assert!(bar_masked > 28, "{bar_masked} of 56 bar pixels masked");
+    let scores = read("scores.npy");
+    assert_eq!(scores.shape(), &[20]);
+    assert_eq!(scores.into_vec::<f32>().expect("f32").len(), 20);
+    assert!(std::fs::read(out.join("grid.png"))
+        .expect("grid.png")
+        .starts_with(b"\x89PNG"));
+
+    // Rows of another width: an error that names the file.
+    let narrow = dir.path().join("narrow.npy");
+    std::fs::write(
+        &narrow,
+        npy::encode_f32(&[4, 700], &rows[..2800]).expect("npy"),
+    )
+    .expect("write");
+    let result = edgevae(&[
+        "filter",
+        "--model",
+        model.to_str().expect("path"),
+        "--input",
+        narrow.to_str().expect("path"),
+        "--out",
+        out.to_str().expect("path"),
+    ]);
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("narrow.npy") && err.contains("700"),
+        "expected the file and its width in {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -44,7 +44,7 @@ fn exported_sampler_matches_candle_in_every_precision() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = trained_run(&tmp.path().join("run"));
     let model_dir = tmp.path().join("model");
-    let manifest = export_run(&run, &model_dir, &Precision::ALL).expect("export");
+    let manifest = export_run(&run, &model_dir, &Precision::ALL, None).expect("export");
     assert_eq!(manifest.graphs.len(), 6);
 
     let (n, k, d, seed) = (17, 6, 784, 99);
@@ -103,7 +103,7 @@ fn runtime_refuses_tampered_or_mismatched_model_directories() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = trained_run(&tmp.path().join("run"));
     let model_dir = tmp.path().join("model");
-    export_run(&run, &model_dir, &[Precision::Fp32]).expect("export");
+    export_run(&run, &model_dir, &[Precision::Fp32], None).expect("export");
 
     // A flipped byte in the graph: checksum error naming the file.
     let graph = model_dir.join("sampler_fp32.onnx");
@@ -167,7 +167,7 @@ fn unavailable_providers_fall_back_to_cpu_unless_strict() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = trained_run(&tmp.path().join("run"));
     let model_dir = tmp.path().join("model");
-    export_run(&run, &model_dir, &[Precision::Fp32]).expect("export");
+    export_run(&run, &model_dir, &[Precision::Fp32], None).expect("export");
     let mut opts = options(Precision::Fp32);
     opts.providers = vec![Provider::TensorRt, Provider::Cuda, Provider::Cpu];
     let model = ModelDir::open(&model_dir, opts.clone()).expect("open");

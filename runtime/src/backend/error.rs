@@ -45,6 +45,25 @@ pub enum RuntimeError {
     UnknownProvider(String),
     #[error(transparent)]
     Buffer(#[from] CoreError),
+    #[error("{dir}: the manifest has no outlier calibration (\"outlier\": null), so the filter has no thresholds; re-export the model with calibration (`edgevae export` without --no-calibration)")]
+    NotCalibrated { dir: PathBuf },
+    #[error("the filter needs at least one pass")]
+    ZeroPasses,
+    #[error("the batch is empty: give at least one row")]
+    EmptyBatch,
+    #[error("the filter output holds {capacity} rows of {out_dim} values; {rows} rows of {dim} are needed")]
+    FilterOutputTooSmall {
+        rows: usize,
+        dim: usize,
+        capacity: usize,
+        out_dim: usize,
+    },
+    #[error("input row {row}, column {column} is {value}; the filter needs finite values")]
+    NonFiniteInput {
+        row: usize,
+        column: usize,
+        value: f32,
+    },
     #[error("ONNX Runtime: {0}")]
     Ort(String),
 }

@@ -1,8 +1,9 @@
 //! The ONNX Runtime backend (feature `ort`): one process-wide environment, sessions with
 //! execution providers chosen at run time, model directories checked against their manifest,
-//! and the allocation-free [`Sampler`].
+//! and the allocation-free [`Sampler`] and [`OutlierFilter`].
 
 mod error;
+mod filter;
 mod library;
 mod model_dir;
 mod providers;
@@ -10,6 +11,7 @@ mod sampler;
 mod session;
 
 pub use error::RuntimeError;
+pub use filter::{FilterOutput, OutlierFilter};
 pub use library::{default_library_path, environment, LIBRARY_VERSION};
 pub use model_dir::ModelDir;
 pub use providers::{Provider, ProviderChoice, RuntimeOptions};

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use ort::session::Session;
 
-use super::{session, ProviderChoice, RuntimeError, RuntimeOptions, Sampler};
+use super::{session, OutlierFilter, ProviderChoice, RuntimeError, RuntimeOptions, Sampler};
 use crate::core::{GraphRole, Manifest};
 
 pub const MANIFEST: &str = "manifest.json";
@@ -54,7 +54,11 @@ impl ModelDir {
         session::load(
             &self.dir,
             entry,
-            (self.input_dim(), self.latent()),
+            &session::GraphShape {
+                input_dim: self.input_dim(),
+                latent: self.latent(),
+                robust: self.manifest.robust,
+            },
             &self.options,
         )
     }
@@ -66,6 +70,24 @@ impl ModelDir {
             choice,
             self.latent(),
             self.input_dim(),
+        ))
+    }
+
+    /// The outlier filter; the manifest must carry the outlier calibration made at export.
+    pub fn filter(&self) -> Result<OutlierFilter, RuntimeError> {
+        let thresholds =
+            self.manifest
+                .outlier
+                .clone()
+                .ok_or_else(|| RuntimeError::NotCalibrated {
+                    dir: self.dir.clone(),
+                })?;
+        let (session, choice) = self.session(GraphRole::Filter)?;
+        Ok(OutlierFilter::new(
+            session,
+            choice,
+            self.input_dim(),
+            thresholds,
         ))
     }
 }

@@ -16,18 +16,35 @@ use crate::core::{GraphEntry, GraphRole};
 type Port = (&'static str, usize);
 
 /// The inputs and outputs a graph of `role` must have.
-pub fn signature(role: GraphRole, input_dim: usize, latent: usize) -> (Vec<Port>, Vec<Port>) {
+pub fn signature(role: GraphRole, shape: &GraphShape) -> (Vec<Port>, Vec<Port>) {
+    let GraphShape {
+        input_dim,
+        latent,
+        robust,
+    } = *shape;
     match role {
         GraphRole::Sampler => (vec![("u", latent), ("eps", latent)], vec![("x", input_dim)]),
-        GraphRole::Filter => (
-            vec![("x", input_dim)],
-            vec![
+        GraphRole::Filter => {
+            let mut outputs = vec![
                 ("z_mean", latent),
                 ("z_log_var", latent),
                 ("x_mean", input_dim),
-            ],
-        ),
+            ];
+            if robust {
+                outputs.push(("x_log_var", input_dim));
+            }
+            (vec![("x", input_dim)], outputs)
+        }
     }
+}
+
+/// What the manifest says a graph's ports must look like.
+#[derive(Clone, Copy, Debug)]
+pub struct GraphShape {
+    pub input_dim: usize,
+    pub latent: usize,
+    /// The filter graph has the `x_log_var` output.
+    pub robust: bool,
 }
 
 fn map_file(path: &Path) -> Result<memmap2::Mmap, RuntimeError> {
@@ -91,7 +108,7 @@ fn check_outlets(
 pub fn load(
     dir: &Path,
     entry: &GraphEntry,
-    dims: (usize, usize),
+    shape: &GraphShape,
     options: &RuntimeOptions,
 ) -> Result<(Session, ProviderChoice), RuntimeError> {
     let path = dir.join(entry.file.as_str());
@@ -131,7 +148,7 @@ pub fn load(
             path: path.clone(),
             problem: format!("ONNX Runtime cannot load it: {e}"),
         })?;
-    let (inputs, outputs) = signature(entry.role, dims.0, dims.1);
+    let (inputs, outputs) = signature(entry.role, shape);
     check_outlets(&path, "inputs", session.inputs(), &inputs)?;
     check_outlets(&path, "outputs", session.outputs(), &outputs)?;
     Ok((session, choice))

@@ -8,6 +8,9 @@ use super::{CoreError, Precision};
 
 pub const FORMAT_VERSION: u32 = 1;
 pub const MAX_GRAPHS: usize = 8;
+/// The widest input whose per-element calibration fits in a manifest (a fixed capacity, so a
+/// device parses it without an allocator; 4096 f32 are 16 KiB).
+pub const MAX_CALIBRATED_DIM: usize = 4096;
 
 /// How the data were scaled; decides what "clean" values look like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +25,8 @@ pub enum Scaling {
 pub enum GraphRole {
     /// Inputs `u` and `eps` [N, latent] -> `x` [N, input_dim].
     Sampler,
-    /// Input `x` [N, input_dim] -> `z_mean`, `z_log_var` [N, latent], `x_mean` [N, input_dim].
+    /// Input `x` [N, input_dim] -> `z_mean`, `z_log_var` [N, latent], `x_mean` [N, input_dim],
+    /// and `x_log_var` [N, input_dim] (the per-element decoder variance) when the model is robust.
     Filter,
 }
 
@@ -57,20 +61,28 @@ pub struct Manifest {
     pub scaling: Scaling,
     pub gamma_stage1: f64,
     pub gamma_stage2: f64,
+    /// The stage-1 decoder has a per-element variance head (`--robust`): the filter graph then
+    /// has a fourth output, `x_log_var`.
+    #[serde(default)]
+    pub robust: bool,
     pub graphs: Vec<GraphEntry, MAX_GRAPHS>,
     /// Outlier thresholds, filled in by calibration (robust models); `null` until then.
     pub outlier: Option<OutlierThresholds>,
 }
 
-/// The slot for calibrated outlier thresholds.
+/// Outlier calibration, made at export from the run's validation rows (see [`super::outlier`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutlierThresholds {
-    /// Per-sample score above which a row is an outlier.
+    /// Per-sample score above which a row is an outlier: the `1 - contamination` quantile of the
+    /// validation scores (PyOD's convention).
     pub score_threshold: f64,
-    /// Standardised squared residual above which an element is an outlier.
+    /// Standardised squared residual `(x - x_mean)^2 / element_noise` above which an element is
+    /// an outlier; the per-element residual threshold is `element_threshold * element_noise[j]`.
     pub element_threshold: f64,
     /// The contamination the score threshold was calibrated for.
     pub contamination: f64,
+    /// Per-element inlier noise variance, `input_dim` values.
+    pub element_noise: Vec<f32, MAX_CALIBRATED_DIM>,
 }
 
 impl Manifest {
@@ -109,6 +121,16 @@ impl Manifest {
             if !finite || o.element_threshold < 0.0 || !(0.0..=1.0).contains(&o.contamination) {
                 return Err(CoreError::ManifestValue(
                     "outlier thresholds must be finite, element_threshold >= 0, contamination in [0, 1]",
+                ));
+            }
+            if o.element_noise.len() != self.input_dim as usize {
+                return Err(CoreError::ManifestValue(
+                    "outlier element_noise must hold input_dim values",
+                ));
+            }
+            if !o.element_noise.iter().all(|v| v.is_finite() && *v > 0.0) {
+                return Err(CoreError::ManifestValue(
+                    "outlier element_noise values must be positive numbers",
                 ));
             }
         }

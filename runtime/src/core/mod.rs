@@ -3,10 +3,13 @@
 pub mod buffers;
 pub mod error;
 pub mod manifest;
+pub mod outlier;
 pub mod precision;
 pub mod rng;
 
 pub use error::CoreError;
-pub use manifest::{GraphEntry, GraphRole, Manifest, Scaling, FORMAT_VERSION};
+pub use manifest::{
+    GraphEntry, GraphRole, Manifest, OutlierThresholds, Scaling, FORMAT_VERSION, MAX_CALIBRATED_DIM,
+};
 pub use precision::Precision;
 pub use rng::GaussianRng;

@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::Args;
 
 use edgevae_runtime::core::Precision;
-use edgevae_trainer::export::export_run;
+use edgevae_trainer::data::load_splits;
+use edgevae_trainer::export::calibration::validation_rows;
+use edgevae_trainer::export::{calibrate, export_run, CalibrationOptions};
 use edgevae_trainer::train::LoadedRun;
 
 #[derive(Debug, Args)]
@@ -21,6 +23,21 @@ pub struct ExportArgs {
     /// fp16w (fp16-stored weights, fp32 compute: half the size, for CPU).
     #[arg(long, value_delimiter = ',', default_value = "fp32,fp16,fp16w")]
     precision: Vec<String>,
+    /// Expected fraction of outlier rows: the per-sample score threshold is the
+    /// 100 * (1 - contamination) percentile of the calibration scores (PyOD's convention).
+    #[arg(long, default_value_t = 0.1)]
+    contamination: f64,
+    /// Standardised squared residual (x - x_mean)^2 / noise above which an element is an
+    /// outlier; 9 is three inlier noise standard deviations.
+    #[arg(long, default_value_t = 9.0)]
+    element_threshold: f64,
+    /// Calibrate on this data (built-in name or path, as `train --data`; its validation split
+    /// is used) instead of the run's own validation rows.
+    #[arg(long)]
+    calibrate_on: Option<String>,
+    /// Export without outlier calibration (the runtime's filter then refuses the model).
+    #[arg(long, conflicts_with = "calibrate_on")]
+    no_calibration: bool,
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
@@ -33,7 +50,41 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let run = LoadedRun::open(&args.run, &candle_core::Device::Cpu, false)?;
-    let manifest = export_run(&run, &args.out, &precisions)
+    let outlier = if args.no_calibration {
+        None
+    } else {
+        let rows = match &args.calibrate_on {
+            None => validation_rows(&run).with_context(|| {
+                format!(
+                    "loading the validation rows of {} for calibration (pass --calibrate-on or \
+                     --no-calibration if its data are elsewhere)",
+                    args.run.display()
+                )
+            })?,
+            Some(spec) => {
+                let mut config = run.config.clone();
+                config.data = spec.clone();
+                let source = config.source()?;
+                load_splits(&source, &config.load_options())
+                    .with_context(|| format!("loading calibration data {spec}"))?
+                    .val
+            }
+        };
+        let opts = CalibrationOptions {
+            contamination: args.contamination,
+            element_threshold: args.element_threshold,
+        };
+        let o = calibrate(&run, &rows, &opts)?;
+        println!(
+            "calibrated on {} rows: score threshold {:.4} (contamination {}), element threshold {}",
+            rows.len(),
+            o.score_threshold,
+            o.contamination,
+            o.element_threshold
+        );
+        Some(o)
+    };
+    let manifest = export_run(&run, &args.out, &precisions, outlier)
         .with_context(|| format!("exporting {} to {}", args.run.display(), args.out.display()))?;
     for g in &manifest.graphs {
         println!(

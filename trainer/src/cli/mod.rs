@@ -3,6 +3,7 @@
 mod bench;
 mod eval;
 mod export;
+mod filter;
 mod inspect;
 mod progress;
 mod quickstart;
@@ -37,6 +38,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Export a trained run as ONNX graphs (fp32, fp16, fp16w) with a manifest.
     Export(export::ExportArgs),
+    /// Find and clean outliers in data with an exported, calibrated model (ONNX Runtime).
+    Filter(filter::FilterArgs),
     /// The whole pipeline on built-in data: train, export, sample through ONNX Runtime.
     Quickstart(quickstart::QuickstartArgs),
     /// Benchmarks (the training step against the PyTorch peer: see benches/train_step.sh).
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Export(a) => export::run(a),
+        Command::Filter(a) => filter::run(a),
         Command::Quickstart(a) => quickstart::run(a),
     }
 }

@@ -9,7 +9,8 @@ use clap::Args;
 
 use edgevae_runtime::core::Precision;
 use edgevae_runtime::{ModelDir, RuntimeOptions};
-use edgevae_trainer::export::export_run;
+use edgevae_trainer::export::calibration::validation_rows;
+use edgevae_trainer::export::{calibrate, export_run, CalibrationOptions};
 use edgevae_trainer::report::image_grid::write_grid_png;
 use edgevae_trainer::train::LoadedRun;
 
@@ -39,7 +40,9 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
 
     let t = Instant::now();
     let run = LoadedRun::open(&run_dir, &candle_core::Device::Cpu, false)?;
-    let manifest = export_run(&run, &model_dir, &Precision::ALL)?;
+    let rows = validation_rows(&run)?;
+    let outlier = calibrate(&run, &rows, &CalibrationOptions::default())?;
+    let manifest = export_run(&run, &model_dir, &Precision::ALL, Some(outlier))?;
     let exported = t.elapsed();
 
     let t = Instant::now();

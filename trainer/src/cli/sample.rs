@@ -67,23 +67,29 @@ fn chunk_seed(seed: u64, i: usize) -> u64 {
     seed.wrapping_add((i as u64) << 32)
 }
 
+/// ONNX Runtime options from the `--provider`, `--strict` and `--precision` flags (shared with
+/// `edgevae filter`).
+pub(super) fn runtime_options(
+    provider: &str,
+    strict: bool,
+    precision: &str,
+) -> anyhow::Result<RuntimeOptions> {
+    Ok(RuntimeOptions {
+        providers: Provider::parse_list(provider)?,
+        strict,
+        precision: Precision::parse(precision)
+            .with_context(|| format!("unknown precision {precision:?}: use fp32, fp16w or fp16"))?,
+        ..RuntimeOptions::default()
+    })
+}
+
 /// Samples through ONNX Runtime; returns (samples, dim, image shape).
 fn sample_model(args: &SampleArgs, dir: &std::path::Path) -> anyhow::Result<Drawn> {
     anyhow::ensure!(
         !args.stage1_only,
         "--stage1-only needs --run (exported models sample two-stage)"
     );
-    let options = RuntimeOptions {
-        providers: Provider::parse_list(&args.provider)?,
-        strict: args.strict,
-        precision: Precision::parse(&args.precision).with_context(|| {
-            format!(
-                "unknown precision {:?}: use fp32, fp16w or fp16",
-                args.precision
-            )
-        })?,
-        ..RuntimeOptions::default()
-    };
+    let options = runtime_options(&args.provider, args.strict, &args.precision)?;
     let model = ModelDir::open(dir, options)?;
     let mut sampler = model.sampler()?;
     eprintln!("{}", sampler.provider().describe());

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use edgevae_trainer::model::{Stage1Config, Stage2Config};
+use edgevae_trainer::model::{DecoderKind, RobustConfig, Stage1Config, Stage2Config};
 use edgevae_trainer::nn::{Activation, AdamWConfig};
 use edgevae_trainer::train::{self, Outcome, StageSchedule, TrainConfig, TrainRequest};
 
@@ -60,6 +60,25 @@ pub struct TrainArgs {
     /// Floor on the stage-1 decoder variance gamma [default: 1e-4].
     #[arg(long)]
     gamma_floor: Option<f64>,
+    /// Robust decoder (method.md section 3): a per-element inlier variance from a second
+    /// decoder head; an element may instead be an outlier with the closed-form variance
+    /// (x - mu_x)^2 at a price of --outlier-cost nats, so sparse corruption does not pull the
+    /// mean.
+    #[arg(long)]
+    robust: bool,
+    /// With --robust: the price of one outlier element in nats; 3 makes elements beyond about
+    /// three inlier standard deviations outliers [default: 3].
+    #[arg(long)]
+    outlier_cost: Option<f64>,
+    /// Stage-1 decoder mean: `mlp` (mirrors the encoder) or `affine` (mu_x = W z + b: the
+    /// Robust PCA setting) [default: mlp].
+    #[arg(long, value_parser = ["mlp", "affine"])]
+    decoder: Option<String>,
+    /// Recycling: encoder passes per stage-1 step. Pass k + 1 encodes the input with the
+    /// elements pass k judged outliers replaced by its reconstruction; every pass is scored
+    /// against the original input and the loss is their mean. 1 turns it off [default: 1].
+    #[arg(long)]
+    recycle: Option<usize>,
     /// Seed for data generation, splits, initial weights and noise [default: 0].
     #[arg(long)]
     seed: Option<u64>,
@@ -115,6 +134,10 @@ impl TrainArgs {
             weight_decay: None,
             latent_decay: None,
             gamma_floor: None,
+            robust: false,
+            outlier_cost: None,
+            decoder: None,
+            recycle: None,
             seed: None,
             corrupt: None,
             val_fraction: None,
@@ -140,6 +163,26 @@ impl TrainArgs {
         }
         if let Some(f) = self.gamma_floor {
             stage1.gamma_floor = f;
+        }
+        if self.robust {
+            let mut robust = RobustConfig::default();
+            if let Some(c) = self.outlier_cost {
+                anyhow::ensure!(
+                    c.is_finite() && c > 0.0,
+                    "--outlier-cost must be a positive number"
+                );
+                robust.outlier_cost = c;
+            }
+            stage1.robust = Some(robust);
+        } else {
+            anyhow::ensure!(self.outlier_cost.is_none(), "--outlier-cost needs --robust");
+        }
+        if self.decoder.as_deref() == Some("affine") {
+            stage1.decoder = DecoderKind::Affine;
+        }
+        if let Some(k) = self.recycle {
+            anyhow::ensure!(k >= 1, "--recycle must be at least 1 (1: no recycling)");
+            stage1.recycle = k;
         }
         let mut stage2 = Stage2Config::default();
         if let Some(w) = self.stage2_width {

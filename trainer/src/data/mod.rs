@@ -14,4 +14,4 @@ pub mod sprites;
 pub use corrupt::{corrupt, Corruption};
 pub use dataset::{Dataset, Scaling, Splits};
 pub use error::DataError;
-pub use source::{load_splits, DataSource, LoadOptions};
+pub use source::{load_file, load_splits, DataSource, LoadOptions};

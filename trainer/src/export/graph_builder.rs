@@ -227,6 +227,21 @@ impl GraphBuilder {
         Ok(h)
     }
 
+    /// Like [`Self::mlp`], also returning the input of the last layer (for a second head).
+    pub fn mlp_split(&mut self, x: &str, mlp: &Mlp, name: &str) -> Result<(String, String)> {
+        let Some((last, hidden)) = mlp.layers.split_last() else {
+            return Ok((x.to_string(), x.to_string()));
+        };
+        let mut h = x.to_string();
+        for (i, layer) in hidden.iter().enumerate() {
+            h = self.dense(&h, layer, &format!("{name}.{i}"))?;
+            h = self.activation(&h, Activation::Relu);
+        }
+        let out = self.dense(&h, last, &format!("{name}.{}", hidden.len()))?;
+        let out = self.activation(&out, mlp.output);
+        Ok((h, out))
+    }
+
     pub fn finish(self) -> GraphProto {
         self.graph
     }

@@ -4,7 +4,8 @@
 //! - `sampler`: `u`, `eps` [N, latent] -> `x` [N, d]: stage-2 decoder, + sqrt(gamma_z) eps,
 //!   stage-1 decoder mean.
 //! - `filter`: `x` [N, d] -> `z_mean`, `z_log_var` [N, latent], `x_mean` [N, d] (the
-//!   reconstruction decoded from the posterior mean).
+//!   reconstruction decoded from the posterior mean), and for a robust model `x_log_var`
+//!   [N, d], the log of the per-element inlier variance `floor + gamma exp(l(z))`.
 
 use candle_core::Module;
 
@@ -46,10 +47,20 @@ pub fn filter(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     let h = g.mlp(&x, &s1.encoder, "stage1.encoder")?;
     let mean = g.dense_columns(&h, &s1.head, 0, k, "stage1.encoder_head.mean")?;
     let log_var = g.dense_columns(&h, &s1.head, k, k, "stage1.encoder_head.log_var")?;
-    let x_mean = g.mlp(&mean, &s1.decoder, "stage1.decoder")?;
+    let (hidden, x_mean) = g.mlp_split(&mean, &s1.decoder, "stage1.decoder")?;
     g.output(&mean, "z_mean", k);
     g.output(&log_var, "z_log_var", k);
     g.output(&x_mean, "x_mean", d);
+    if let (Some(head), Some(robust)) = (&s1.variance_head, &s1.config.robust) {
+        let l = g.dense(&hidden, head, "stage1.decoder_variance")?;
+        let log_gamma = g.scalar("stage1.log_gamma", s1.gamma()?.ln() as f32)?;
+        let scaled = g.node("Add", &[&l, &log_gamma], vec![], "log_scale");
+        let v = g.node("Exp", &[&scaled], vec![], "scale");
+        let floor = g.scalar("stage1.variance_floor", robust.variance_floor as f32)?;
+        let v = g.node("Add", &[&v, &floor], vec![], "variance");
+        let log_v = g.node("Log", &[&v], vec![], "log_variance");
+        g.output(&log_v, "x_log_var", d);
+    }
     Ok(g.finish())
 }
 

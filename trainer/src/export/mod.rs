@@ -1,6 +1,7 @@
 //! Export: a trained run becomes a model directory of ONNX graphs (sampler and filter, in each
 //! requested precision) and a `manifest.json` that the runtime checks before first use.
 
+pub mod calibration;
 mod graph_builder;
 pub mod graphs;
 mod model_file;
@@ -15,8 +16,11 @@ use crate::error::{Error, Result};
 use crate::nn::Activation;
 use crate::train::LoadedRun;
 use edgevae_runtime::core::{
-    GraphEntry, GraphRole, Manifest, Precision, Scaling as ManifestScaling, FORMAT_VERSION,
+    GraphEntry, GraphRole, Manifest, OutlierThresholds, Precision, Scaling as ManifestScaling,
+    FORMAT_VERSION,
 };
+
+pub use calibration::{calibrate, CalibrationOptions};
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -29,8 +33,14 @@ fn heapless_str<const N: usize>(s: &str, what: &str) -> Result<heapless::String<
         .map_err(|_| Error::Config(format!("{what} {s:?} is longer than {N} bytes")))
 }
 
-/// Writes the graphs in `precisions` and the manifest into `out_dir`; returns the manifest.
-pub fn export_run(run: &LoadedRun, out_dir: &Path, precisions: &[Precision]) -> Result<Manifest> {
+/// Writes the graphs in `precisions` and the manifest (with `outlier`, the calibrated
+/// thresholds, when given) into `out_dir`; returns the manifest.
+pub fn export_run(
+    run: &LoadedRun,
+    out_dir: &Path,
+    precisions: &[Precision],
+    outlier: Option<OutlierThresholds>,
+) -> Result<Manifest> {
     if precisions.is_empty() {
         return Err(Error::Config("no precision asked for".into()));
     }
@@ -85,8 +95,9 @@ pub fn export_run(run: &LoadedRun, out_dir: &Path, precisions: &[Precision]) -> 
         },
         gamma_stage1: run.stage1.gamma()?,
         gamma_stage2: run.stage2.gamma()?,
+        robust: c.stage1.robust.is_some(),
         graphs,
-        outlier: None,
+        outlier,
     };
     manifest
         .validate()

@@ -20,6 +20,65 @@ pub struct Stage1Config {
     pub gamma_floor: f64,
     /// Initial gamma.
     pub gamma_init: f64,
+    /// The decoder mean: an MLP mirroring the encoder, or affine.
+    #[serde(default)]
+    pub decoder: DecoderKind,
+    /// A per-element decoder variance (method.md section 3); `None`: the scalar gamma.
+    #[serde(default)]
+    pub robust: Option<RobustConfig>,
+    /// Encoder passes per training step (1: no recycling); see [`super::Stage1::loss`].
+    #[serde(default = "one")]
+    pub recycle: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecoderKind {
+    /// Hidden layers mirroring the encoder: the non-linear case.
+    #[default]
+    Mlp,
+    /// `mu_x = W z + b` (then the output activation, identity for real-valued data): the Robust
+    /// PCA setting analysed by Dai et al. (2018).
+    Affine,
+}
+
+/// The robust decoder: per element, the inlier variance `v_ij = floor + gamma * exp(l_ij(z))`
+/// from a second decoder head; an element may instead take the closed-form variance
+/// `(x - mu_x)^2` (the paper's infinite-capacity limit) at a price of `outlier_cost` nats, which
+/// bounds the pull of sparse corruption on the mean (see [`super::robust_vae_loss`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RobustConfig {
+    /// Lower bound of the per-element variance.
+    pub variance_floor: f64,
+    /// The price of one outlier element, in nats (3: elements beyond about three inlier
+    /// standard deviations become outliers).
+    pub outlier_cost: f64,
+    /// The head's log-variance is `range * tanh(raw / range)`: per element, the inlier variance
+    /// stays within a factor `e^range` of the shared gamma. Unbounded, the head explains the
+    /// data with variance instead of with the latent code and the posterior collapses.
+    #[serde(default = "default_log_variance_range")]
+    pub log_variance_range: f64,
+}
+
+fn default_log_variance_range() -> f64 {
+    std::env::var("EDGEVAE_LVR")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0)
+}
+
+impl Default for RobustConfig {
+    fn default() -> Self {
+        Self {
+            variance_floor: 1e-4,
+            outlier_cost: 3.0,
+            log_variance_range: default_log_variance_range(),
+        }
+    }
 }
 
 impl Stage1Config {
@@ -31,7 +90,20 @@ impl Stage1Config {
             output,
             gamma_floor: 1e-4,
             gamma_init: 1.0,
+            decoder: DecoderKind::Mlp,
+            robust: None,
+            recycle: 1,
         }
+    }
+
+    /// Layer widths of the decoder mean, latent first.
+    pub fn decoder_widths(&self) -> Vec<usize> {
+        let mut widths = vec![self.latent];
+        if self.decoder == DecoderKind::Mlp {
+            widths.extend(self.hidden.iter().rev());
+        }
+        widths.push(self.input_dim);
+        widths
     }
 }
 

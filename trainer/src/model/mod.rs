@@ -7,8 +7,8 @@ mod loss;
 mod stage1;
 mod stage2;
 
-pub use config::{Stage1Config, Stage2Config};
+pub use config::{DecoderKind, RobustConfig, Stage1Config, Stage2Config};
 pub use gaussian::DiagonalGaussian;
-pub use loss::{gaussian_kl, vae_loss, LossParts, LN_2PI};
+pub use loss::{gaussian_kl, outlier_cutoff, robust_vae_loss, vae_loss, LossParts, LN_2PI};
 pub use stage1::Stage1;
 pub use stage2::Stage2;

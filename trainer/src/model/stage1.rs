@@ -1,10 +1,11 @@
-//! Stage 1: an MLP encoder to q(z|x) and an MLP decoder to mu_x(z), with a learned scalar decoder
-//! variance gamma stored as log gamma and kept above a floor.
+//! Stage 1: an MLP encoder to q(z|x) and a decoder to mu_x(z), with a learned scalar decoder
+//! variance gamma stored as log gamma and kept above a floor; optionally (the robust decoder) a
+//! second decoder head giving a per-element variance.
 
 use candle_core::{Module, Tensor};
 
-use super::{vae_loss, DiagonalGaussian, LossParts, Stage1Config};
-use crate::error::Result;
+use super::{outlier_cutoff, robust_vae_loss, vae_loss, DiagonalGaussian, LossParts, Stage1Config};
+use crate::error::{Error, Result};
 use crate::nn::{Activation, Dense, Mlp, ParamStore};
 use crate::rng::SeededRng;
 
@@ -15,6 +16,16 @@ pub struct Stage1 {
     pub head: Dense,
     pub decoder: Mlp,
     pub log_gamma: Tensor,
+    /// Robust decoder only: the decoder's last hidden layer (z for an affine decoder) to the
+    /// per-element log-variance `l`, with `v = floor + gamma * exp(l)`.
+    pub variance_head: Option<Dense>,
+}
+
+/// The decoder's output for a batch of codes.
+pub struct Decoded {
+    pub mean: Tensor,
+    /// The per-element inlier variance `v` [batch, d] (robust decoder only).
+    pub variance: Option<Tensor>,
 }
 
 impl Stage1 {
@@ -28,17 +39,30 @@ impl Stage1 {
         let encoder = Mlp::new(params, "stage1.encoder", &enc_widths, Activation::Relu, rng)?;
         let last = *enc_widths.last().unwrap_or(&config.input_dim);
         let head = Dense::new(params, "stage1.encoder_head", last, 2 * config.latent, rng)?;
-        let mut dec_widths = vec![config.latent];
-        dec_widths.extend(config.hidden.iter().rev());
-        dec_widths.push(config.input_dim);
+        let dec_widths = config.decoder_widths();
         let decoder = Mlp::new(params, "stage1.decoder", &dec_widths, config.output, rng)?;
         let log_gamma = params.scalar("stage1.log_gamma", config.gamma_init.ln() as f32)?;
+        // Made last, so a plain model's initial weights do not depend on this option.
+        let variance_head = match config.robust {
+            Some(_) => {
+                let feed = dec_widths[dec_widths.len().saturating_sub(2)];
+                Some(Dense::new(
+                    params,
+                    "stage1.decoder_variance",
+                    feed,
+                    config.input_dim,
+                    rng,
+                )?)
+            }
+            None => None,
+        };
         Ok(Self {
             config: config.clone(),
             encoder,
             head,
             decoder,
             log_gamma,
+            variance_head,
         })
     }
 
@@ -51,12 +75,114 @@ impl Stage1 {
         Ok(self.decoder.forward(z)?)
     }
 
-    /// The negative ELBO with one reparameterised draw, `eps` [batch, latent] from the caller.
-    pub fn loss(&self, x: &Tensor, eps: &Tensor) -> Result<LossParts> {
-        let q = self.encode(x)?;
+    /// The decoder mean and, for the robust decoder, the per-element inlier variance.
+    pub fn decode_full(&self, z: &Tensor) -> Result<Decoded> {
+        let (Some(head), Some(robust)) = (&self.variance_head, &self.config.robust) else {
+            return Ok(Decoded {
+                mean: self.decode(z)?,
+                variance: None,
+            });
+        };
+        let (hidden, mean) = self.decoder.forward_split(z)?;
+        let range = robust.log_variance_range;
+        let l = (head.forward(&hidden)?.affine(1.0 / range, 0.0)?.tanh()? * range)?;
+        let log_scale = l.broadcast_add(&self.log_gamma)?;
+        let variance = log_scale.exp()?.affine(1.0, robust.variance_floor)?;
+        Ok(Decoded {
+            mean,
+            variance: Some(variance),
+        })
+    }
+
+    /// The negative ELBO of one encode-decode pass, `eps` [batch, latent].
+    pub fn elbo_loss(&self, x: &Tensor, eps: &Tensor) -> Result<LossParts> {
+        Ok(self.pass_loss(x, x, eps)?.0)
+    }
+
+    /// One pass: encode `input`, decode, score against the original `x`. Also returns the
+    /// detached cleaned input for the next pass (outlier elements replaced by the reconstruction).
+    fn pass_loss(&self, x: &Tensor, input: &Tensor, eps: &Tensor) -> Result<(LossParts, Tensor)> {
+        let q = self.encode(input)?;
         let z = q.sample(eps)?;
-        let mean_x = self.decode(&z)?;
-        vae_loss(x, &mean_x, &self.log_gamma, &q)
+        let decoded = self.decode_full(&z)?;
+        let robust = self.config.robust.unwrap_or_default();
+        let (parts, outlier) = match &decoded.variance {
+            Some(v) => robust_vae_loss(
+                x,
+                &decoded.mean,
+                v,
+                robust.outlier_cost,
+                robust.variance_floor,
+                &q,
+            )?,
+            None => {
+                let parts = vae_loss(x, &decoded.mean, &self.log_gamma, &q)?;
+                let limit = self
+                    .log_gamma
+                    .detach()
+                    .exp()?
+                    .affine(outlier_cutoff(robust.outlier_cost), 0.0)?;
+                let outlier = (x - &decoded.mean)?
+                    .sqr()?
+                    .detach()
+                    .broadcast_gt(&limit)?
+                    .to_dtype(x.dtype())?;
+                (parts, outlier)
+            }
+        };
+        let mean = decoded.mean.detach();
+        let cleaned = ((&outlier * &mean)? + (outlier.affine(-1.0, 1.0)? * x)?)?;
+        Ok((parts, cleaned))
+    }
+
+    /// The training loss. With `recycle = K > 1`, the step makes K encoder passes: pass k + 1
+    /// encodes the cleaned input of pass k (the elements pass k treated as outliers replaced by
+    /// its detached reconstruction; for a plain decoder, those with `r^2 / gamma` above the
+    /// cutoff of the default outlier cost), every pass is scored against the original `x`, and the loss is the mean
+    /// over passes. No parameter is added; the encoder learns to map partly cleaned inputs to the
+    /// same code, which is what several filter passes at inference rely on. `eps` holds one
+    /// `[batch, latent]` block per pass, side by side.
+    pub fn loss(&self, x: &Tensor, eps: &Tensor) -> Result<LossParts> {
+        let passes = self.config.recycle.max(1);
+        let k = self.config.latent;
+        let width = eps.dims2()?.1;
+        if width != k * passes {
+            return Err(Error::Config(format!(
+                "stage-1 loss needs {passes} noise blocks of width {k} ({} columns), got {width}",
+                k * passes
+            )));
+        }
+        let mut input = x.clone();
+        let mut sum: Option<LossParts> = None;
+        for pass in 0..passes {
+            let (parts, cleaned) = self.pass_loss(x, &input, &eps.narrow(1, pass * k, k)?)?;
+            input = cleaned;
+            sum = Some(match sum {
+                None => parts,
+                Some(s) => LossParts {
+                    total: (s.total + parts.total)?,
+                    nll: (s.nll + parts.nll)?,
+                    kl: (s.kl + parts.kl)?,
+                    mse: (s.mse + parts.mse)?,
+                },
+            });
+        }
+        let s = sum.ok_or_else(|| Error::Config("no recycling pass".into()))?;
+        if passes == 1 {
+            return Ok(s);
+        }
+        let inv = 1.0 / passes as f64;
+        Ok(LossParts {
+            total: s.total.affine(inv, 0.0)?,
+            nll: s.nll.affine(inv, 0.0)?,
+            kl: s.kl.affine(inv, 0.0)?,
+            mse: s.mse.affine(inv, 0.0)?,
+        })
+    }
+
+    /// Noise columns one training step needs per row: latent times the recycling passes.
+    pub fn noise_width(&self) -> usize {
+        self.config.latent * self.config.recycle.max(1)
     }
 
     /// gamma as a number.

@@ -50,6 +50,22 @@ impl Mlp {
     }
 }
 
+impl Mlp {
+    /// The input of the last layer (the last hidden activation, or `x` itself for a single
+    /// layer) and the output; a second head can then read the same hidden features.
+    pub fn forward_split(&self, x: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        let Some((last, hidden)) = self.layers.split_last() else {
+            return Ok((x.clone(), x.clone()));
+        };
+        let mut h = x.clone();
+        for layer in hidden {
+            h = layer.forward(&h)?.relu()?;
+        }
+        let out = self.output.apply(&last.forward(&h)?)?;
+        Ok((h, out))
+    }
+}
+
 impl Module for Mlp {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let last = self.layers.len().saturating_sub(1);

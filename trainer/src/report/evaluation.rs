@@ -80,7 +80,7 @@ fn neg_elbo(run: &LoadedRun, test: &Dataset, seed: u64) -> Result<f64> {
         let b = chunk.len() / test.dim;
         let x = Tensor::from_slice(chunk, (b, test.dim), &run.device)?;
         let eps = Tensor::from_vec(rng.normal_vec(b * k), (b, k), &run.device)?;
-        let loss = run.stage1.loss(&x, &eps)?.total.to_scalar::<f32>()?;
+        let loss = run.stage1.elbo_loss(&x, &eps)?.total.to_scalar::<f32>()?;
         total += f64::from(loss) * b as f64;
     }
     Ok(total / test.len() as f64)

@@ -108,7 +108,7 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
         run_dir: dir,
         seed: config.seed,
         schedule: &config.schedule1,
-        latent: config.stage1.latent,
+        noise_width: stage1.noise_width(),
         gamma_floor: config.stage1.gamma_floor,
         device,
     };
@@ -143,6 +143,7 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     }
     let ctx2 = StageContext {
         stage: 2,
+        noise_width: config.stage1.latent,
         schedule: &config.schedule2,
         gamma_floor: config.stage2.gamma_floor,
         ..ctx1

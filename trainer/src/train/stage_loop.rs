@@ -21,7 +21,8 @@ pub struct StageContext<'a> {
     pub run_dir: &'a Path,
     pub seed: u64,
     pub schedule: &'a StageSchedule,
-    pub latent: usize,
+    /// Noise columns per row for one loss evaluation.
+    pub noise_width: usize,
     pub gamma_floor: f64,
     pub device: &'a Device,
 }
@@ -41,8 +42,8 @@ pub fn evaluate(
     for chunk in idx.chunks(512) {
         let x = source.batch(chunk, &mut rng, ctx.device)?;
         let eps = Tensor::from_vec(
-            rng.normal_vec(chunk.len() * ctx.latent),
-            (chunk.len(), ctx.latent),
+            rng.normal_vec(chunk.len() * ctx.noise_width),
+            (chunk.len(), ctx.noise_width),
             ctx.device,
         )?;
         let parts = loss(&x, &eps)?;
@@ -124,8 +125,8 @@ pub fn run_stage(
         for (step, chunk) in order.chunks(batch).enumerate() {
             let x = train.batch(chunk, &mut rng, ctx.device)?;
             let eps = Tensor::from_vec(
-                rng.normal_vec(chunk.len() * ctx.latent),
-                (chunk.len(), ctx.latent),
+                rng.normal_vec(chunk.len() * ctx.noise_width),
+                (chunk.len(), ctx.noise_width),
                 ctx.device,
             )?;
             let parts = loss(&x, &eps)?;
