@@ -6,8 +6,10 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use edgevae_runtime::core::{GaussianRng, Precision};
-use edgevae_runtime::{ModelDir, Provider, RuntimeError, RuntimeOptions};
-use edgevae_trainer::export::{export_run, graphs};
+use edgevae_runtime::{FilterOutput, ModelDir, Provider, RuntimeError, RuntimeOptions};
+use edgevae_trainer::data::{load_splits, Dataset};
+use edgevae_trainer::export::calibration::validation_rows;
+use edgevae_trainer::export::{calibrate, export_run, graphs, CalibrationOptions};
 use edgevae_trainer::train::{train, Flow, LoadedRun};
 
 mod common;
@@ -191,5 +193,299 @@ fn unavailable_providers_fall_back_to_cpu_unless_strict() {
             }
         ),
         "{err}"
+    );
+}
+
+/// A robust model trained on clean real-valued manifold data (k = 2 in d = 20), `epochs` of
+/// stage 1.
+fn trained_robust_run(dir: &Path, epochs: usize) -> LoadedRun {
+    let config = common::manifold_config(17, "manifold:n=1000,k=2,d=20", true, epochs);
+    train(&common::request(dir, config, false), &mut |_| {
+        Flow::Continue
+    })
+    .expect("train");
+    LoadedRun::open(dir, &Device::Cpu, false).expect("open run")
+}
+
+/// Largest |a - b| / max(1, |b|): absolute for values up to 1, relative above.
+fn max_scaled_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / y.abs().max(1.0))
+        .fold(0.0, f32::max)
+}
+
+fn flat(t: &Tensor) -> Vec<f32> {
+    t.flatten_all()
+        .and_then(|t| t.to_vec1::<f32>())
+        .expect("values")
+}
+
+#[test]
+fn exported_robust_filter_matches_candle_in_every_precision() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = trained_robust_run(&tmp.path().join("run"), 40);
+    let rows = validation_rows(&run).expect("validation rows");
+    let thresholds = calibrate(&run, &rows, &CalibrationOptions::default()).expect("calibration");
+    let model_dir = tmp.path().join("model");
+    let manifest = export_run(&run, &model_dir, &Precision::ALL, Some(thresholds)).expect("export");
+    assert!(manifest.robust);
+
+    // Candle on the same rows: the posterior, and the decoder at the posterior mean.
+    let (n, d) = (rows.len(), rows.dim);
+    let x = Tensor::from_slice(&rows.values, (n, d), &Device::Cpu).expect("x");
+    let q = run.stage1.encode(&x).expect("encode");
+    let decoded = run.stage1.decode_full(&q.mean).expect("decode");
+    let variance = decoded.variance.expect("robust variance");
+    let reference = [
+        ("z_mean", flat(&q.mean)),
+        ("z_log_var", flat(&q.log_var)),
+        ("x_mean", flat(&decoded.mean)),
+        ("x_log_var", flat(&variance.log().expect("log"))),
+    ];
+
+    // Unlike the sampler's pixels, these outputs are unbounded (codes and log-variances up to
+    // about 10 in size), so differences are relative above 1. Measured: fp32 4e-7; fp16w and
+    // fp16 (computed in fp32 on the CPU provider, so equal) 7.3e-4 at most, over 1e-3 for some
+    // earlier versions of the robust loss, hence 2e-3.
+    for (precision, tolerance) in [
+        (Precision::Fp32, 1e-5),
+        (Precision::Fp16w, 2e-3),
+        (Precision::Fp16, 3e-3),
+    ] {
+        let model = ModelDir::open(&model_dir, options(precision)).expect("open model");
+        let mut filter = model.filter().expect("filter");
+        let outputs = filter.graph_outputs(&rows.values, n).expect("run graph");
+        let names: Vec<&str> = outputs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["z_mean", "z_log_var", "x_mean", "x_log_var"]);
+        for ((name, got), (_, want)) in outputs.iter().zip(&reference) {
+            let diff = max_scaled_diff(got, want);
+            assert!(
+                diff <= tolerance,
+                "{precision:?} {name}: max scaled diff {diff} > {tolerance}"
+            );
+        }
+        // The filter's reconstruction is the graph's x_mean.
+        let mut out = FilterOutput::new(n, d);
+        filter
+            .filter_into(&rows.values, n, 1, &mut out)
+            .expect("filter");
+        assert_eq!(out.reconstruction(), &outputs[2].1[..]);
+    }
+}
+
+#[test]
+fn calibration_round_trips_bit_exactly_and_uncalibrated_models_do_not_filter() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = trained_robust_run(&tmp.path().join("run"), 2);
+    let rows = validation_rows(&run).expect("validation rows");
+    let opts = CalibrationOptions {
+        contamination: 0.05,
+        element_threshold: 12.5,
+    };
+    let thresholds = calibrate(&run, &rows, &opts).expect("calibration");
+    assert_eq!(thresholds.element_noise.len(), 20);
+    assert!(thresholds.score_threshold.is_finite() && thresholds.score_threshold > 0.0);
+
+    let calibrated = tmp.path().join("calibrated");
+    export_run(
+        &run,
+        &calibrated,
+        &[Precision::Fp32],
+        Some(thresholds.clone()),
+    )
+    .expect("export");
+    let model = ModelDir::open(&calibrated, options(Precision::Fp32)).expect("open");
+    let read = model
+        .manifest
+        .outlier
+        .clone()
+        .expect("calibration in the manifest");
+    assert_eq!(
+        read.score_threshold.to_bits(),
+        thresholds.score_threshold.to_bits()
+    );
+    assert_eq!(read.element_threshold.to_bits(), 12.5f64.to_bits());
+    assert_eq!(read.contamination.to_bits(), 0.05f64.to_bits());
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    assert_eq!(bits(&read.element_noise), bits(&thresholds.element_noise));
+    assert_eq!(read, thresholds);
+    let filter = model.filter().expect("a calibrated model filters");
+    assert_eq!(filter.thresholds(), &thresholds);
+
+    let uncalibrated = tmp.path().join("uncalibrated");
+    let manifest = export_run(&run, &uncalibrated, &[Precision::Fp32], None).expect("export");
+    assert!(manifest.outlier.is_none());
+    let model = ModelDir::open(&uncalibrated, options(Precision::Fp32)).expect("open");
+    let err = model.filter().err().expect("no calibration, no filter");
+    assert!(matches!(err, RuntimeError::NotCalibrated { .. }), "{err}");
+    // The sampler does not need the calibration.
+    model.sampler().expect("sampler");
+}
+
+/// `rows` with `per_row` elements of every even row moved by 4 to 6 (either sign; the data have
+/// unit variance), at distinct columns drawn from `seed`; returns the corrupted rows and the
+/// planted mask.
+fn plant_outliers(rows: &Dataset, per_row: usize, seed: u64) -> (Vec<f32>, Vec<bool>) {
+    let d = rows.dim;
+    let mut rng = GaussianRng::new(seed);
+    let mut draw = vec![0.0f32; 3];
+    let mut values = rows.values.clone();
+    let mut planted = vec![false; values.len()];
+    for i in (0..rows.len()).step_by(2) {
+        let mut placed = 0;
+        while placed < per_row {
+            rng.fill_normal(&mut draw);
+            // A column from a normal draw's low digits, a size in [4, 6], a sign.
+            let j = ((draw[0].abs() * 1e5) as usize) % d;
+            if planted[i * d + j] {
+                continue;
+            }
+            let size = 4.0 + 2.0 * draw[1].abs().fract();
+            values[i * d + j] += size.copysign(draw[2]);
+            planted[i * d + j] = true;
+            placed += 1;
+        }
+    }
+    (values, planted)
+}
+
+/// A calibrated export of a robust model trained on clean manifold rows, the model's test rows
+/// (unseen by training and calibration) with 2 of the 20 elements of every even row corrupted,
+/// and the planted mask.
+struct PlantedCase {
+    _tmp: tempfile::TempDir,
+    model_dir: std::path::PathBuf,
+    clean: Dataset,
+    corrupted: Vec<f32>,
+    planted: Vec<bool>,
+}
+
+fn planted_case() -> PlantedCase {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = trained_robust_run(&tmp.path().join("run"), 40);
+    let rows = validation_rows(&run).expect("validation rows");
+    let thresholds = calibrate(&run, &rows, &CalibrationOptions::default()).expect("calibration");
+    let model_dir = tmp.path().join("model");
+    export_run(&run, &model_dir, &[Precision::Fp32], Some(thresholds)).expect("export");
+    let clean = load_splits(
+        &run.config.source().expect("source"),
+        &run.config.load_options(),
+    )
+    .expect("splits")
+    .test
+    .expect("manifold has a test split");
+    let (corrupted, planted) = plant_outliers(&clean, 2, 5);
+    assert_eq!(
+        planted.iter().filter(|&&p| p).count(),
+        2 * clean.len().div_ceil(2)
+    );
+    PlantedCase {
+        _tmp: tmp,
+        model_dir,
+        clean,
+        corrupted,
+        planted,
+    }
+}
+
+/// What one filter call did to a [`PlantedCase`].
+#[derive(Debug)]
+struct Detection {
+    /// Planted elements masked.
+    recall: f64,
+    /// Elements masked in the rows without planted elements.
+    false_positives_clean_rows: f64,
+    /// Elements masked among the untouched elements of the corrupted rows.
+    false_positives_corrupted_rows: f64,
+    /// Corrupted and untouched rows whose score is above the score threshold.
+    rows_flagged: (f64, f64),
+    /// Mean squared error to the clean rows: input, cleaned output.
+    mse: (f64, f64),
+}
+
+fn detect(case: &PlantedCase, passes: usize) -> Detection {
+    let (n, d) = (case.clean.len(), case.clean.dim);
+    let model = ModelDir::open(&case.model_dir, options(Precision::Fp32)).expect("open");
+    let mut filter = model.filter().expect("filter");
+    let mut out = FilterOutput::new(n, d);
+    filter
+        .filter_into(&case.corrupted, n, passes, &mut out)
+        .expect("filter");
+    // Fraction of masked elements among those of rows `first, first + 2, ...` that are
+    // (`planted_too`) or are not planted.
+    let masked = |first: usize, planted_too: bool| {
+        let (mut hit, mut of) = (0usize, 0usize);
+        for i in (first..n).step_by(2) {
+            for k in i * d..(i + 1) * d {
+                if case.planted[k] == planted_too {
+                    hit += usize::from(out.mask()[k] == 1);
+                    of += 1;
+                }
+            }
+        }
+        hit as f64 / of as f64
+    };
+    let flagged = |first: usize| {
+        let rows: Vec<usize> = (first..n).step_by(2).collect();
+        rows.iter().filter(|&&i| out.is_outlier(i)).count() as f64 / rows.len() as f64
+    };
+    let mse = |a: &[f32]| {
+        a.iter()
+            .zip(&case.clean.values)
+            .map(|(x, y)| f64::from(x - y).powi(2))
+            .sum::<f64>()
+            / a.len() as f64
+    };
+    Detection {
+        recall: masked(0, true),
+        false_positives_clean_rows: masked(1, false),
+        false_positives_corrupted_rows: masked(0, false),
+        rows_flagged: (flagged(0), flagged(1)),
+        mse: (mse(&case.corrupted), mse(out.cleaned())),
+    }
+}
+
+#[test]
+fn filter_finds_planted_outliers_and_cleans_towards_the_clean_rows() {
+    let case = planted_case();
+    for passes in [1, 3] {
+        let r = detect(&case, passes);
+        // Measured (1 and 3 passes): recall 1.0, every corrupted row flagged, MSE to the clean
+        // rows 1.22 -> 0.23 and 0.21.
+        assert!(r.recall >= 0.9, "{passes} passes: {r:?}");
+        assert!(r.rows_flagged.0 >= 0.95, "{passes} passes: {r:?}");
+        assert!(r.mse.1 < 0.5 * r.mse.0, "{passes} passes: {r:?}");
+        if passes == 1 {
+            // The score threshold is calibrated on one pass for contamination 0.1; measured 0.10.
+            assert!(r.rows_flagged.1 <= 0.2, "{passes} passes: {r:?}");
+        }
+    }
+}
+
+/// Few untouched elements of untouched rows are masked (measured: 1.2 % at 1 pass, 1.9 % at 3).
+///
+/// Not asserted: untouched elements of the corrupted rows. This tiny model was trained on clean
+/// rows, so its encoder is not robust: two planted errors of 4-6 (noise sd about 0.04) move the
+/// whole row's reconstruction by many noise standard deviations and most of the row is masked
+/// (measured 77 %). Models meant to filter are trained on contaminated data, whose encoder
+/// learns to ignore outliers (see the MNIST table in the README).
+#[test]
+fn filter_masks_few_untouched_elements_of_clean_rows() {
+    let case = planted_case();
+    let mut corrupted_rows = Vec::new();
+    for passes in [1, 3] {
+        let r = detect(&case, passes);
+        assert!(
+            r.false_positives_clean_rows <= 0.05,
+            "{passes} passes: {r:?}"
+        );
+        corrupted_rows.push(r.false_positives_corrupted_rows);
+    }
+    // Re-encoding the cleaned rows must not spread the mask further (measured 0.77 -> 0.75).
+    assert!(
+        corrupted_rows[1] <= corrupted_rows[0] + 0.02,
+        "untouched elements of corrupted rows masked at 1 / 3 passes: {corrupted_rows:?}"
     );
 }

@@ -13,7 +13,7 @@
 
 use ort::memory::Allocator;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
-use ort::value::Tensor;
+use ort::value::{Tensor, TensorRef};
 
 use super::{ProviderChoice, RuntimeError};
 use crate::core::outlier::filter_row;
@@ -186,6 +186,35 @@ impl OutlierFilter {
     /// The calibrated thresholds and per-element noise from the manifest.
     pub fn thresholds(&self) -> &OutlierThresholds {
         &self.thresholds
+    }
+
+    /// Runs the filter graph once on `n` rows of `x` and returns every graph output by name, in
+    /// graph order (`z_mean`, `z_log_var`, `x_mean`, and `x_log_var` for a robust model), each
+    /// row-major. It allocates on every call: for parity checks and diagnostics, not for a
+    /// device's loop (use [`Self::filter_into`]).
+    pub fn graph_outputs(
+        &mut self,
+        x: &[f32],
+        n: usize,
+    ) -> Result<Vec<(String, Vec<f32>)>, RuntimeError> {
+        if n == 0 {
+            return Err(RuntimeError::EmptyBatch);
+        }
+        check_len(x, n, self.dim)?;
+        let input = TensorRef::from_array_view(([n, self.dim], x)).map_err(RuntimeError::ort)?;
+        let outputs = self
+            .session
+            .run(ort::inputs![input])
+            .map_err(RuntimeError::ort)?;
+        outputs
+            .iter()
+            .map(|(name, value)| {
+                let (_, data) = value
+                    .try_extract_tensor::<f32>()
+                    .map_err(RuntimeError::ort)?;
+                Ok((name.to_string(), data.to_vec()))
+            })
+            .collect()
     }
 
     /// Filters `n` rows of `x` (row-major, `n * dim` finite values) with `passes` reconstruction

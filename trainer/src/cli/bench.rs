@@ -1,5 +1,6 @@
-//! `edgevae bench step`: the stage-1 training-step benchmark (the PyTorch peer is
-//! `shared/bench/torch_vae_step.py`; `benches/train_step.sh` runs both in one go).
+//! `edgevae bench`: the stage-1 training-step benchmark (the PyTorch peer is
+//! `shared/bench/torch_vae_step.py`; `benches/train_step.sh` runs both in one go), the
+//! runtime's cold start, the Robust PCA grid and the outlier-detection table.
 
 use clap::{Args, Subcommand};
 
@@ -32,10 +33,20 @@ enum BenchWhat {
         #[arg(long)]
         model: std::path::PathBuf,
     },
+    /// The Robust PCA grid of Dai et al. (2018): data on a kappa-dimensional non-linear
+    /// manifold in R^100 with a fraction nu of entries replaced by N(0, 1) outliers; NMSE of the
+    /// recovered clean matrix for PCP, a plain VAE and the robust VAE per (kappa, nu) cell.
+    /// Writes results.csv and one heat map per method.
+    Rpca(super::bench_rpca::RpcaArgs),
+    /// Element-level outlier detection on corrupted data (e.g. MNIST with 20% uniform noise):
+    /// AUROC and cleaned-signal NMSE for exported models (robust and plain) and for PCP.
+    Outliers(super::bench_outliers::OutliersArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
+        BenchWhat::Rpca(a) => return super::bench_rpca::run(a),
+        BenchWhat::Outliers(a) => return super::bench_outliers::run(a),
         BenchWhat::Step {
             batch,
             warmup,

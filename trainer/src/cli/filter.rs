@@ -17,7 +17,7 @@ use edgevae_trainer::atomic_file;
 use edgevae_trainer::data::{load_file, Scaling};
 use edgevae_trainer::report::image_grid::write_grid_png;
 
-use super::sample::runtime_options;
+use super::runtime_args::RuntimeArgs;
 
 #[derive(Debug, Args)]
 pub struct FilterArgs {
@@ -36,16 +36,8 @@ pub struct FilterArgs {
     /// pass masks against the original input.
     #[arg(long, default_value_t = 1)]
     passes: usize,
-    /// Execution providers in order of preference (cpu, cuda, tensorrt); an unavailable one
-    /// falls back to the next, and CPU is the last resort.
-    #[arg(long, default_value = "cpu")]
-    provider: String,
-    /// Fail instead of falling back when a provider is unavailable.
-    #[arg(long)]
-    strict: bool,
-    /// Which exported precision to run (fp32, fp16w, fp16).
-    #[arg(long, default_value = "fp32")]
-    precision: String,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 }
 
 /// Rows per call of the filter: bounds the runtime's buffers.
@@ -56,8 +48,7 @@ const GRID_ROWS: usize = 16;
 pub fn run(args: FilterArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.passes >= 1, "--passes must be at least 1");
     let start = Instant::now();
-    let options = runtime_options(&args.provider, args.strict, &args.precision)?;
-    let model = ModelDir::open(&args.model, options)?;
+    let model = ModelDir::open(&args.model, args.runtime.options()?)?;
     let mut filter = model.filter()?;
     let d = model.input_dim();
 

@@ -1,12 +1,15 @@
 //! Command-line arguments and the dispatch to each subcommand.
 
 mod bench;
+mod bench_outliers;
+mod bench_rpca;
 mod eval;
 mod export;
 mod filter;
 mod inspect;
 mod progress;
 mod quickstart;
+mod runtime_args;
 mod sample;
 mod train;
 

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use edgevae_runtime::core::Precision;
-use edgevae_runtime::{ModelDir, Provider, RuntimeOptions};
+use edgevae_runtime::ModelDir;
 use edgevae_trainer::atomic_file;
 use edgevae_trainer::data::npy;
 use edgevae_trainer::report::image_grid::write_grid_png;
 use edgevae_trainer::train::LoadedRun;
+
+use super::runtime_args::RuntimeArgs;
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["run", "model"])))]
@@ -21,16 +22,6 @@ pub struct SampleArgs {
     /// Model directory made by `edgevae export` (samples through ONNX Runtime).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// With --model: execution providers in order of preference (cpu, cuda, tensorrt); an
-    /// unavailable one falls back to the next, and CPU is the last resort.
-    #[arg(long, default_value = "cpu")]
-    provider: String,
-    /// With --model: fail instead of falling back when a provider is unavailable.
-    #[arg(long)]
-    strict: bool,
-    /// With --model: which exported precision to run (fp32, fp16w, fp16).
-    #[arg(long, default_value = "fp32")]
-    precision: String,
     /// Number of samples.
     #[arg(short = 'n', long, default_value_t = 100)]
     n: usize,
@@ -50,6 +41,10 @@ pub struct SampleArgs {
     /// Device: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: String,
+    // The ONNX Runtime flags, which apply with --model only; last, because the help heading
+    // also holds for the flags after it.
+    #[command(flatten, next_help_heading = "With --model (ONNX Runtime)")]
+    runtime: RuntimeArgs,
 }
 
 /// Samples, values per sample, and the image shape when samples are images.
@@ -67,30 +62,13 @@ fn chunk_seed(seed: u64, i: usize) -> u64 {
     seed.wrapping_add((i as u64) << 32)
 }
 
-/// ONNX Runtime options from the `--provider`, `--strict` and `--precision` flags (shared with
-/// `edgevae filter`).
-pub(super) fn runtime_options(
-    provider: &str,
-    strict: bool,
-    precision: &str,
-) -> anyhow::Result<RuntimeOptions> {
-    Ok(RuntimeOptions {
-        providers: Provider::parse_list(provider)?,
-        strict,
-        precision: Precision::parse(precision)
-            .with_context(|| format!("unknown precision {precision:?}: use fp32, fp16w or fp16"))?,
-        ..RuntimeOptions::default()
-    })
-}
-
 /// Samples through ONNX Runtime; returns (samples, dim, image shape).
 fn sample_model(args: &SampleArgs, dir: &std::path::Path) -> anyhow::Result<Drawn> {
     anyhow::ensure!(
         !args.stage1_only,
         "--stage1-only needs --run (exported models sample two-stage)"
     );
-    let options = runtime_options(&args.provider, args.strict, &args.precision)?;
-    let model = ModelDir::open(dir, options)?;
+    let model = ModelDir::open(dir, args.runtime.options()?)?;
     let mut sampler = model.sampler()?;
     eprintln!("{}", sampler.provider().describe());
     let d = model.input_dim();

@@ -70,6 +70,14 @@ pub struct TrainArgs {
     /// three inlier standard deviations outliers [default: 3].
     #[arg(long)]
     outlier_cost: Option<f64>,
+    /// With --robust: the per-element inlier variance stays within a factor e^R of the shared
+    /// gamma (its log-variance is R tanh(raw / R)) [default: 6].
+    #[arg(long)]
+    variance_range: Option<f64>,
+    /// With --robust: fraction of stage-1 epochs over which the outlier price falls from 10x to
+    /// its value, so the model fits before it excludes [default: 0.3].
+    #[arg(long)]
+    robust_warmup: Option<f64>,
     /// Stage-1 decoder mean: `mlp` (mirrors the encoder) or `affine` (mu_x = W z + b: the
     /// Robust PCA setting) [default: mlp].
     #[arg(long, value_parser = ["mlp", "affine"])]
@@ -136,6 +144,8 @@ impl TrainArgs {
             gamma_floor: None,
             robust: false,
             outlier_cost: None,
+            variance_range: None,
+            robust_warmup: None,
             decoder: None,
             recycle: None,
             seed: None,
@@ -173,9 +183,28 @@ impl TrainArgs {
                 );
                 robust.outlier_cost = c;
             }
+            if let Some(r) = self.variance_range {
+                anyhow::ensure!(
+                    r.is_finite() && r > 0.0,
+                    "--variance-range must be a positive number"
+                );
+                robust.log_variance_range = r;
+            }
+            if let Some(w) = self.robust_warmup {
+                anyhow::ensure!(
+                    (0.0..=1.0).contains(&w),
+                    "--robust-warmup must be a fraction in [0, 1]"
+                );
+                robust.warmup = w;
+            }
             stage1.robust = Some(robust);
         } else {
-            anyhow::ensure!(self.outlier_cost.is_none(), "--outlier-cost needs --robust");
+            anyhow::ensure!(
+                self.outlier_cost.is_none()
+                    && self.variance_range.is_none()
+                    && self.robust_warmup.is_none(),
+                "--outlier-cost, --variance-range and --robust-warmup need --robust"
+            );
         }
         if self.decoder.as_deref() == Some("affine") {
             stage1.decoder = DecoderKind::Affine;

@@ -5,7 +5,8 @@
 //!   stage-1 decoder mean.
 //! - `filter`: `x` [N, d] -> `z_mean`, `z_log_var` [N, latent], `x_mean` [N, d] (the
 //!   reconstruction decoded from the posterior mean), and for a robust model `x_log_var`
-//!   [N, d], the log of the per-element inlier variance `floor + gamma exp(l(z))`.
+//!   [N, d], the log of the per-element inlier variance `floor + gamma exp(l(z))` with
+//!   `l = range tanh(raw / range)`.
 
 use candle_core::Module;
 
@@ -52,7 +53,13 @@ pub fn filter(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     g.output(&log_var, "z_log_var", k);
     g.output(&x_mean, "x_mean", d);
     if let (Some(head), Some(robust)) = (&s1.variance_head, &s1.config.robust) {
-        let l = g.dense(&hidden, head, "stage1.decoder_variance")?;
+        let raw = g.dense(&hidden, head, "stage1.decoder_variance")?;
+        let range = robust.log_variance_range as f32;
+        let inv_range = g.scalar("stage1.variance_range_inv", 1.0 / range)?;
+        let range = g.scalar("stage1.variance_range", range)?;
+        let squashed = g.node("Mul", &[&raw, &inv_range], vec![], "variance_raw");
+        let squashed = g.node("Tanh", &[&squashed], vec![], "variance_tanh");
+        let l = g.node("Mul", &[&squashed, &range], vec![], "variance_log_scale");
         let log_gamma = g.scalar("stage1.log_gamma", s1.gamma()?.ln() as f32)?;
         let scaled = g.node("Add", &[&l, &log_gamma], vec![], "log_scale");
         let v = g.node("Exp", &[&scaled], vec![], "scale");

@@ -62,13 +62,20 @@ pub struct RobustConfig {
     /// data with variance instead of with the latent code and the posterior collapses.
     #[serde(default = "default_log_variance_range")]
     pub log_variance_range: f64,
+    /// Fraction of stage-1 epochs over which the outlier price falls from ten times
+    /// `outlier_cost` to `outlier_cost`. At a full price from the start, structure the decoder
+    /// has not learned yet is priced as outliers and never learned (dim, blurred
+    /// reconstructions); the warm-up lets the model fit first and exclude outliers later.
+    #[serde(default = "default_warmup")]
+    pub warmup: f64,
+}
+
+fn default_warmup() -> f64 {
+    0.3
 }
 
 fn default_log_variance_range() -> f64 {
-    std::env::var("EDGEVAE_LVR")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0)
+    6.0
 }
 
 impl Default for RobustConfig {
@@ -77,6 +84,7 @@ impl Default for RobustConfig {
             variance_floor: 1e-4,
             outlier_cost: 3.0,
             log_variance_range: default_log_variance_range(),
+            warmup: default_warmup(),
         }
     }
 }

@@ -52,47 +52,61 @@ pub fn vae_loss(
     })
 }
 
-/// The negative ELBO with the robust decoder's per-element variance (method.md section 3).
+/// The loss of the robust decoder (method.md section 3).
 ///
-/// `variance` [batch, d] is the inlier variance `v` from the decoder's second head. Each element's
-/// variance is `v + rho` with `rho >= 0` chosen in closed form: `rho = 0` (an inlier, term
-/// `1/2 (r^2 / v + log v)`), or `rho = r^2 - v`, the paper's infinite-capacity limit, at a fixed
-/// price `outlier_cost` in nats (an outlier, term `1/2 (1 + log r^2) + outlier_cost`),
-/// whichever is cheaper. The price is the L0 penalty of
+/// Each element's variance is `v + rho` with `rho >= 0` chosen in closed form, per element:
+/// `rho = 0` (an inlier), or `rho = r^2 - v`, the paper's infinite-capacity limit, at a fixed
+/// price of `outlier_cost` nats (an outlier: term `1/2 (1 + log r^2) + outlier_cost`), whichever
+/// gives the lower per-element Gaussian negative log-likelihood. The price is the L0 penalty of
 /// Robust PCA (`rank(L) + lambda ||E||_0`): without it, calling every element an outlier would
-/// be free and the model would stop fitting. The outlier term's pull on the mean, `1 / r`,
-/// falls as the residual grows. The choice is made on detached values, so `v` learns only from
-/// inliers and settles at their noise level. An element is an outlier when
-/// `r^2 / v > t` with `t - log t - 1 = 2 outlier_cost` (t = 9.1, three standard deviations, for
-/// 3 nats). Returns the loss and the outlier indicator (1.0 where an element was treated as an
-/// outlier), detached.
+/// be free and the model would stop fitting. An outlier's pull on the mean, `1 / r`, falls as
+/// its residual grows. An element is an outlier when `r^2 / v > t`, `t - log t - 1 =
+/// 2 outlier_cost` (t = 9.22, three standard deviations, for 3 nats).
+///
+/// `variance` [batch, d] is the per-element inlier variance `v` from the decoder's second head;
+/// it learns the per-element Gaussian negative log-likelihood of the inliers' detached
+/// residuals. The mean and the encoder see the inliers through the shared `gamma`
+/// (`1/2 (r^2 / gamma + log gamma)`), as in the plain Two-Stage VAE: when they were weighted by
+/// `1 / v` instead, the head explained the data with variance rather than the latent code and
+/// the posterior collapsed (0 of 16 active dimensions on sprites). `nll` is the gamma-weighted
+/// term, comparable with a plain model's; `total` adds the head's term. Returns the loss and the
+/// outlier indicator (1.0 where an element was treated as an outlier), detached.
 pub fn robust_vae_loss(
     x: &Tensor,
     mean_x: &Tensor,
     variance: &Tensor,
+    log_gamma: &Tensor,
     outlier_cost: f64,
     floor: f64,
     q: &DiagonalGaussian,
 ) -> Result<(LossParts, Tensor)> {
     let (batch, d) = x.dims2()?;
     let sq = (x - mean_x)?.sqr()?;
-    let nll_in = ((&sq / variance)? + variance.log()?)?;
-    let nll_out = sq
+    let sq_detached = sq.detach();
+    let v_detached = variance.detach();
+    // The decision, on detached values: the cheaper variance, and only ever more than v.
+    let in_cost = ((&sq_detached / &v_detached)? + v_detached.log()?)?;
+    let out_term = sq
         .maximum(floor)?
         .log()?
         .affine(1.0, 1.0 + 2.0 * outlier_cost)?;
-    // The outlier variance only adds to v (sigma^2 = v + rho, rho >= 0), so an element with
-    // r^2 below v is an inlier whatever the prices say.
-    let cheaper = nll_out.detach().lt(&nll_in.detach())?;
-    let above = sq.detach().gt(&variance.detach())?;
-    let outlier = (cheaper.to_dtype(x.dtype())? * above.to_dtype(x.dtype())?)?;
+    let cheaper = out_term.detach().lt(&in_cost)?.to_dtype(x.dtype())?;
+    let above = sq_detached.gt(&v_detached)?.to_dtype(x.dtype())?;
+    let outlier = (cheaper * above)?;
     let inlier = outlier.affine(-1.0, 1.0)?;
-    let per_element = ((inlier * nll_in)? + (&outlier * nll_out)?)?;
+
+    let inv_gamma = log_gamma.neg()?.exp()?;
+    let mean_in = sq.broadcast_mul(&inv_gamma)?.broadcast_add(log_gamma)?;
+    let per_element = ((&inlier * mean_in)? + (&outlier * out_term)?)?;
     let nll = per_element
         .sum_all()?
         .affine(0.5 / batch as f64, 0.5 * d as f64 * LN_2PI)?;
+    let head_nll = ((&sq_detached / variance)? + variance.log()?)?;
+    let head = (inlier * head_nll)?
+        .sum_all()?
+        .affine(0.5 / batch as f64, 0.0)?;
     let kl = gaussian_kl(q)?;
-    let total = (&nll + &kl)?;
+    let total = ((&nll + &kl)? + head)?;
     let mse = sq.sum_all()?.affine(1.0 / (batch * d) as f64, 0.0)?;
     Ok((
         LossParts {

@@ -19,6 +19,9 @@ pub struct Stage1 {
     /// Robust decoder only: the decoder's last hidden layer (z for an affine decoder) to the
     /// per-element log-variance `l`, with `v = floor + gamma * exp(l)`.
     pub variance_head: Option<Dense>,
+    /// Multiplier of the outlier price during the robust warm-up (1 after it); set per epoch
+    /// by [`Self::set_epoch`].
+    outlier_price_scale: std::cell::Cell<f64>,
 }
 
 /// The decoder's output for a batch of codes.
@@ -63,7 +66,24 @@ impl Stage1 {
             decoder,
             log_gamma,
             variance_head,
+            outlier_price_scale: std::cell::Cell::new(1.0),
         })
+    }
+
+    /// Sets the robust warm-up for stage-1 epoch `epoch` of `epochs`: the outlier price falls
+    /// linearly from 10x to 1x over the first `warmup` fraction of the epochs. A function of the
+    /// epoch alone, so a resumed run prices as an unbroken one.
+    pub fn set_epoch(&self, epoch: usize, epochs: usize) {
+        let Some(robust) = &self.config.robust else {
+            return;
+        };
+        let warm = (robust.warmup * epochs as f64).round();
+        let scale = if warm >= 1.0 && (epoch as f64) < warm {
+            1.0 + 9.0 * (1.0 - epoch as f64 / warm)
+        } else {
+            1.0
+        };
+        self.outlier_price_scale.set(scale);
     }
 
     pub fn encode(&self, x: &Tensor) -> Result<DiagonalGaussian> {
@@ -86,7 +106,8 @@ impl Stage1 {
         let (hidden, mean) = self.decoder.forward_split(z)?;
         let range = robust.log_variance_range;
         let l = (head.forward(&hidden)?.affine(1.0 / range, 0.0)?.tanh()? * range)?;
-        let log_scale = l.broadcast_add(&self.log_gamma)?;
+        // gamma learns from the mean's term only (see robust_vae_loss); the head learns v / gamma.
+        let log_scale = l.broadcast_add(&self.log_gamma.detach())?;
         let variance = log_scale.exp()?.affine(1.0, robust.variance_floor)?;
         Ok(Decoded {
             mean,
@@ -99,9 +120,35 @@ impl Stage1 {
         Ok(self.pass_loss(x, x, eps)?.0)
     }
 
+    /// The posterior-mean reconstruction after `passes` cleaning passes: pass k + 1 encodes `x`
+    /// with the elements pass k judged outliers (by the training loss's rule) replaced by its
+    /// reconstruction, the inference side of recycling.
+    pub fn reconstruct_passes(&self, x: &Tensor, passes: usize) -> Result<Tensor> {
+        let zeros = Tensor::zeros((x.dims2()?.0, self.config.latent), x.dtype(), x.device())?;
+        let mut input = x.clone();
+        let mut mean = None;
+        for _ in 0..passes.max(1) {
+            let (_, cleaned, recon) = self.pass(x, &input, &zeros)?;
+            input = cleaned;
+            mean = Some(recon);
+        }
+        mean.ok_or_else(|| Error::Config("no reconstruction pass".into()))
+    }
+
     /// One pass: encode `input`, decode, score against the original `x`. Also returns the
     /// detached cleaned input for the next pass (outlier elements replaced by the reconstruction).
     fn pass_loss(&self, x: &Tensor, input: &Tensor, eps: &Tensor) -> Result<(LossParts, Tensor)> {
+        let (parts, cleaned, _) = self.pass(x, input, eps)?;
+        Ok((parts, cleaned))
+    }
+
+    /// [`Self::pass_loss`], also returning the detached reconstruction.
+    fn pass(
+        &self,
+        x: &Tensor,
+        input: &Tensor,
+        eps: &Tensor,
+    ) -> Result<(LossParts, Tensor, Tensor)> {
         let q = self.encode(input)?;
         let z = q.sample(eps)?;
         let decoded = self.decode_full(&z)?;
@@ -111,7 +158,8 @@ impl Stage1 {
                 x,
                 &decoded.mean,
                 v,
-                robust.outlier_cost,
+                &self.log_gamma,
+                robust.outlier_cost * self.outlier_price_scale.get(),
                 robust.variance_floor,
                 &q,
             )?,
@@ -132,7 +180,7 @@ impl Stage1 {
         };
         let mean = decoded.mean.detach();
         let cleaned = ((&outlier * &mean)? + (outlier.affine(-1.0, 1.0)? * x)?)?;
-        Ok((parts, cleaned))
+        Ok((parts, cleaned, mean))
     }
 
     /// The training loss. With `recycle = K > 1`, the step makes K encoder passes: pass k + 1

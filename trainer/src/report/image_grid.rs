@@ -75,14 +75,25 @@ pub fn encode_grid_png(
         }
     }
 
+    encode_png(png_width, png_height, png::ColorType::Grayscale, &canvas)
+}
+
+/// Encodes 8-bit `pixels` (row-major, `color`'s channels interleaved) as a `width` by `height`
+/// PNG in memory. Encoding into memory fails only on bad parameters, e.g. a pixel buffer of the
+/// wrong length.
+pub(crate) fn encode_png(
+    width: u32,
+    height: u32,
+    color: png::ColorType,
+    pixels: &[u8],
+) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut bytes, png_width, png_height);
-    encoder.set_color(png::ColorType::Grayscale);
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(color);
     encoder.set_depth(png::BitDepth::Eight);
-    // Encoding into memory can only fail on parameters, which were checked above.
     let encode_err = |e: png::EncodingError| Error::Config(format!("cannot encode PNG: {e}"));
     let mut writer = encoder.write_header().map_err(encode_err)?;
-    writer.write_image_data(&canvas).map_err(encode_err)?;
+    writer.write_image_data(pixels).map_err(encode_err)?;
     writer.finish().map_err(encode_err)?;
     Ok(bytes)
 }
@@ -192,6 +203,19 @@ mod tests {
         );
         assert!(encode_grid_png(&[], 2, (0, 3), 1).is_err(), "empty images");
         assert!(encode_grid_png(&images, 2, (2, 3), 1).is_ok());
+    }
+
+    #[test]
+    fn encode_png_writes_the_pixels_and_checks_their_count() {
+        let pixels = [0u8, 64, 128, 255, 1, 2];
+        let bytes = encode_png(3, 2, png::ColorType::Grayscale, &pixels).expect("encodes");
+        assert_eq!(decode(&bytes), (3, 2, pixels.to_vec()));
+        assert!(matches!(
+            encode_png(3, 2, png::ColorType::Grayscale, &pixels[..5]),
+            Err(Error::Config(_))
+        ));
+        // Three channels need three times the bytes.
+        assert!(encode_png(3, 2, png::ColorType::Rgb, &pixels).is_err());
     }
 
     #[test]

@@ -5,3 +5,4 @@ pub mod evaluation;
 pub mod frechet;
 pub mod grids;
 pub mod image_grid;
+pub mod outlier_eval;

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::report::image_grid::encode_png;
 
 /// Side of one cell's block, in pixels.
 pub const CELL: usize = 24;
@@ -79,16 +80,7 @@ pub fn encode_heatmap(values: &[Vec<f64>]) -> Result<Vec<u8>> {
         }
     }
 
-    let mut bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut bytes, png_width, png_height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    // Encoding into memory can only fail on parameters, which were checked above.
-    let encode_err = |e: png::EncodingError| Error::Config(format!("cannot encode PNG: {e}"));
-    let mut writer = encoder.write_header().map_err(encode_err)?;
-    writer.write_image_data(&canvas).map_err(encode_err)?;
-    writer.finish().map_err(encode_err)?;
-    Ok(bytes)
+    encode_png(png_width, png_height, png::ColorType::Rgb, &canvas)
 }
 
 /// [`encode_heatmap`], written atomically to `path`.

@@ -117,8 +117,23 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
         train: &RowBatches(&splits.train),
         val: &RowBatches(&splits.val),
     };
+    let epochs1 = config.schedule1.epochs;
+    let mut observe1 = |e: &TrainEvent| {
+        match e {
+            TrainEvent::StageStart { first_epoch, .. } => stage1.set_epoch(*first_epoch, epochs1),
+            TrainEvent::EpochEnd { record, .. } => stage1.set_epoch(record.epoch + 1, epochs1),
+            _ => {}
+        }
+        observer(e)
+    };
     if !run_stage(
-        &ctx1, &loss1, &params1, &mut opt1, rows, &mut state, observer,
+        &ctx1,
+        &loss1,
+        &params1,
+        &mut opt1,
+        rows,
+        &mut state,
+        &mut observe1,
     )? {
         return Ok(Outcome::Stopped(state));
     }

@@ -133,6 +133,19 @@ impl LoadedRun {
         Ok(self.stage1.decode(&z)?.flatten_all()?.to_vec1()?)
     }
 
+    /// Posterior-mean reconstructions of `rows` (row-major, `dim` each) after `passes` cleaning
+    /// passes (see [`Stage1::reconstruct_passes`]).
+    pub fn reconstruct_passes(&self, rows: &[f32], passes: usize) -> Result<Vec<f32>> {
+        let d = self.config.stage1.input_dim;
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(512 * d) {
+            let x = Tensor::from_slice(chunk, (chunk.len() / d, d), &self.device)?;
+            let recon = self.stage1.reconstruct_passes(&x, passes)?;
+            out.extend(recon.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok(out)
+    }
+
     /// Posterior-mean reconstructions of `rows` (row-major, `dim` each).
     pub fn reconstruct(&self, rows: &[f32]) -> Result<Vec<f32>> {
         let d = self.config.stage1.input_dim;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use candle_core::Device;
-use edgevae_trainer::model::{Stage1Config, Stage2Config};
+use edgevae_trainer::model::{RobustConfig, Stage1Config, Stage2Config};
 use edgevae_trainer::nn::{Activation, AdamWConfig};
 use edgevae_trainer::train::{StageSchedule, TrainConfig, TrainRequest};
 
@@ -45,4 +45,23 @@ pub fn request(dir: &Path, config: TrainConfig, resume: bool) -> TrainRequest {
         device: Device::Cpu,
         write_reports: false,
     }
+}
+
+/// `data` (a `manifold:...` spec, real-valued), a stage 1 of one hidden layer of 64 units and 4
+/// latent dimensions trained `epochs` epochs of batch 32 at a constant rate 3e-3 (with the
+/// robust decoder's defaults when `robust`), and one epoch of a small stage 2.
+#[allow(dead_code)] // not every test binary uses it
+pub fn manifold_config(seed: u64, data: &str, robust: bool, epochs: usize) -> TrainConfig {
+    let mut config = tiny_config(seed, &[64], 4, 16);
+    config.data = data.into();
+    config.stage1.robust = robust.then(RobustConfig::default);
+    config.schedule1 = StageSchedule {
+        epochs,
+        batch: 32,
+        lr: 3e-3,
+        halve_every: 0,
+    };
+    config.schedule2.epochs = 1;
+    config.stage2.depth = 1;
+    config
 }

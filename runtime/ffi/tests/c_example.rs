@@ -1,0 +1,256 @@
+//! examples/c/main.c, compiled with the system `cc` against the libedgevae.so that cargo builds
+//! beside this test (the package's cdylib is built with its rlib), run on copies of the
+//! quickstart model; then under valgrind's memcheck when valgrind is installed; and the
+//! Makefile's static build when `make` is.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::{calibrated_quickstart, root, uncalibrated_quickstart};
+
+/// target/<profile>: this executable is target/<profile>/deps/c_example-<hash>.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// The directory holding the libedgevae.so and libedgevae.a of this build: deps/. cargo
+/// copies them up to target/<profile>/ for `cargo build`, but not when it builds them for
+/// `cargo test`, so the copies there can be stale.
+fn lib_dir() -> PathBuf {
+    let profile = profile_dir();
+    [profile.join("deps"), profile.clone()]
+        .into_iter()
+        .find(|d| d.join("libedgevae.so").is_file() && d.join("libedgevae.a").is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "libedgevae.so/.a are not in {}/deps: build them with `cargo build -p edgevae-ffi`",
+                profile.display()
+            )
+        })
+}
+
+fn on_path(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The example linked against the shared library, compiled once per test process.
+fn example() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let lib = lib_dir();
+        let out_dir = profile_dir().join("examples-c-test");
+        std::fs::create_dir_all(&out_dir).expect("output directory");
+        let exe = out_dir.join("edgevae-example-shared");
+        let partial = out_dir.join(format!("edgevae-example-shared.{}", std::process::id()));
+        let mut rpath = std::ffi::OsString::from("-Wl,-rpath,");
+        rpath.push(&lib);
+        let output = Command::new("cc")
+            .args([
+                "-std=c11",
+                "-g",
+                "-O1",
+                "-Wall",
+                "-Wextra",
+                "-Wpedantic",
+                "-Werror",
+            ])
+            .arg("-I")
+            .arg(root().join("runtime/ffi/include"))
+            .arg(root().join("examples/c/main.c"))
+            .arg("-L")
+            .arg(&lib)
+            .arg("-ledgevae")
+            .arg(rpath)
+            .arg("-o")
+            .arg(&partial)
+            .output()
+            .expect("run cc (a C compiler is needed for this test)");
+        assert!(
+            output.status.success(),
+            "cc failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::rename(&partial, &exe).expect("rename the example");
+        exe
+    })
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit status {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        text(&output.stdout),
+        text(&output.stderr)
+    )
+}
+
+/// What a full run on the calibrated copy prints: the lines every run must have.
+fn check_full_run(output: &Output) {
+    let out = text(&output.stdout);
+    let all = describe(output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    for line in [
+        concat!("edgevae ", env!("CARGO_PKG_VERSION")),
+        "input_dim 784, latent 32",
+        "samples: 8 x 784, per-sample means",
+        "short buffer rejected: EDGEVAE_STATUS_BUFFER_LENGTH: edgevae_sampler_sample: \
+         out holds 6271 values, 6272 expected",
+        "filter: score threshold 1.0000; rows 0, 2, 4, 6 have",
+        "passes 1:",
+        "passes 3:",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{all}");
+    }
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("  row ")).collect();
+    assert_eq!(rows.len(), 16, "{all}");
+    for row in rows {
+        let want = if row.contains("corrupted") {
+            "outlier"
+        } else {
+            "inlier"
+        };
+        assert!(row.contains(want), "{row:?}: expected {want}\n{all}");
+    }
+    let verdicts = out
+        .lines()
+        .filter(|l| *l == "  outliers: 4 of 4 corrupted rows, 0 of 4 clean rows")
+        .count();
+    assert_eq!(verdicts, 2, "{all}");
+    assert!(out.contains("% of elements;"), "{all}");
+}
+
+#[test]
+fn example_samples_and_filters_a_calibrated_model() {
+    let dir = calibrated_quickstart();
+    let output = Command::new(example())
+        .arg(dir.path())
+        .arg("--require-filter")
+        .output()
+        .expect("run the example");
+    check_full_run(&output);
+    assert!(output.stderr.is_empty(), "{}", describe(&output));
+}
+
+#[test]
+fn example_reports_a_missing_calibration_and_a_missing_directory() {
+    let dir = uncalibrated_quickstart();
+    let run = |args: &[&str]| {
+        Command::new(example())
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .expect("run the example")
+    };
+    let skipped = run(&[]);
+    let all = describe(&skipped);
+    assert_eq!(skipped.status.code(), Some(0), "{all}");
+    assert!(
+        text(&skipped.stdout).contains("filter: skipped, the model has no outlier calibration"),
+        "{all}"
+    );
+    let err = text(&skipped.stderr);
+    assert!(
+        err.contains("note: edgevae_filter_new returned EDGEVAE_STATUS_NOT_CALIBRATED (9)"),
+        "{all}"
+    );
+    assert!(err.contains("(\"outlier\": null)"), "{all}");
+
+    let required = run(&["--require-filter"]);
+    assert_eq!(required.status.code(), Some(1), "{}", describe(&required));
+    assert!(text(&required.stderr).contains("error: edgevae_filter_new returned"));
+
+    let missing = Command::new(example())
+        .arg("/nonexistent/edgevae-model")
+        .output()
+        .expect("run the example");
+    let all = describe(&missing);
+    assert_eq!(missing.status.code(), Some(1), "{all}");
+    let err = text(&missing.stderr);
+    assert!(err.contains("returned EDGEVAE_STATUS_IO (5)"), "{all}");
+    assert!(
+        err.contains("edgevae_model_open: /nonexistent/edgevae-model/manifest.json"),
+        "{all}"
+    );
+}
+
+/// memcheck over the whole example: no invalid reads or writes, no use of uninitialised
+/// values, no definite leaks. examples/c/valgrind.supp explains its two suppressions (glibc's
+/// loader and ONNX Runtime's own environment set-up). One ORT thread keeps the run near 15 s.
+#[test]
+fn example_is_clean_under_valgrind() {
+    if !on_path("valgrind") {
+        eprintln!("valgrind is not installed: skipped");
+        return;
+    }
+    let dir = calibrated_quickstart();
+    let output = Command::new("valgrind")
+        .args([
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite",
+            "--track-origins=no",
+        ])
+        .arg(format!(
+            "--suppressions={}",
+            root().join("examples/c/valgrind.supp").display()
+        ))
+        .arg(example())
+        .arg(dir.path())
+        .args(["--threads", "1", "--require-filter"])
+        .output()
+        .expect("run valgrind");
+    check_full_run(&output);
+    let err = text(&output.stderr);
+    assert!(
+        err.contains("ERROR SUMMARY: 0 errors"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        err.contains("definitely lost: 0 bytes in 0 blocks")
+            || err.contains("All heap blocks were freed"),
+        "{}",
+        describe(&output)
+    );
+}
+
+/// The Makefile's default build: the example linked statically against libedgevae.a.
+#[test]
+fn makefile_links_the_static_library() {
+    if !on_path("make") {
+        eprintln!("make is not installed: skipped");
+        return;
+    }
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = Command::new("make")
+        .arg("-C")
+        .arg(root().join("examples/c"))
+        .arg(format!("LIBDIR={}", lib_dir().display()))
+        .arg(format!("OUT={}", out.path().display()))
+        .output()
+        .expect("run make");
+    assert!(output.status.success(), "{}", describe(&output));
+    let exe = out.path().join("edgevae-example-static");
+    let dir = calibrated_quickstart();
+    let output = Command::new(&exe)
+        .arg(dir.path())
+        .arg("--require-filter")
+        .output()
+        .expect("run the static example");
+    check_full_run(&output);
+}

@@ -1,0 +1,121 @@
+//! `edgevae bench rpca`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+use edgevae_trainer::atomic_file;
+use edgevae_trainer::rpca::benchmark::{
+    grid_of, run_cell, successes, to_csv, CellResult, GridOptions,
+};
+use edgevae_trainer::rpca::write_heatmap;
+
+#[derive(Debug, Args)]
+pub struct RpcaArgs {
+    /// Where results.csv, the heat maps and the VAE run directories go.
+    #[arg(long, default_value = "runs/bench-rpca")]
+    out: PathBuf,
+    /// Manifold dimensions (grid rows).
+    #[arg(long, value_delimiter = ',', default_value = "2,4,8,12,16,20")]
+    kappa: Vec<usize>,
+    /// Outlier fractions (grid columns).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0.05,0.1,0.2,0.3,0.4,0.5"
+    )]
+    nu: Vec<f64>,
+    /// Rows per cell.
+    #[arg(long, default_value_t = 1000)]
+    rows: usize,
+    /// Stage-1 epochs of each VAE.
+    #[arg(long, default_value_t = 60)]
+    epochs: usize,
+    /// Hidden widths of each VAE's encoder (the decoder mirrors them).
+    #[arg(long, value_delimiter = ',', default_value = "128,128")]
+    hidden: Vec<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Cleaning passes of each VAE's reconstruction (re-encode with the outliers replaced).
+    #[arg(long, default_value_t = 3)]
+    passes: usize,
+    /// The robust VAE's price of an outlier element in nats (`train --outlier-cost`).
+    #[arg(long, default_value_t = 3.0)]
+    outlier_cost: f64,
+    /// Recycling passes while training each VAE (`train --recycle`).
+    #[arg(long, default_value_t = 1)]
+    recycle: usize,
+}
+
+pub fn run(args: RpcaArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !args.kappa.is_empty() && !args.nu.is_empty(),
+        "--kappa and --nu need at least one value each"
+    );
+    anyhow::ensure!(
+        args.nu.iter().all(|nu| (0.0..1.0).contains(nu)),
+        "--nu values must be fractions in [0, 1)"
+    );
+    anyhow::ensure!(
+        args.kappa.iter().all(|&k| k >= 1),
+        "--kappa values must be >= 1"
+    );
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let opts = GridOptions {
+        kappas: args.kappa.clone(),
+        nus: args.nu.clone(),
+        rows: args.rows,
+        dim: 100,
+        epochs: args.epochs,
+        hidden: args.hidden.clone(),
+        seed: args.seed,
+        passes: args.passes,
+        recycle: args.recycle,
+        outlier_cost: args.outlier_cost,
+        work_dir: args.out.join("runs"),
+    };
+    let started = Instant::now();
+    let mut cells = Vec::new();
+    println!("kappa    nu    PCP      VAE      robust VAE   (NMSE; < 0.05 is a success)");
+    for &kappa in &opts.kappas {
+        for &nu in &opts.nus {
+            let c = run_cell(&opts, kappa, nu)
+                .with_context(|| format!("cell kappa={kappa} nu={nu}"))?;
+            println!(
+                "{:>5} {:>5.2}  {:>7.4}  {:>7.4}  {:>7.4}      {:.0}s",
+                c.kappa, c.nu, c.nmse_pcp, c.nmse_vae, c.nmse_robust, c.seconds
+            );
+            cells.push(c);
+            // Partial results survive an interrupted grid.
+            atomic_file::write(&args.out.join("results.csv"), to_csv(&cells).as_bytes())?;
+        }
+    }
+    type Pick = fn(&CellResult) -> f64;
+    let maps: [(&str, Pick); 3] = [
+        ("pcp", |c| c.nmse_pcp),
+        ("vae", |c| c.nmse_vae),
+        ("robust_vae", |c| c.nmse_robust),
+    ];
+    println!();
+    for (name, pick) in maps {
+        let path = args.out.join(format!("heatmap_{name}.png"));
+        write_heatmap(&path, &grid_of(&cells, &opts, pick))?;
+        println!(
+            "{name:<11} successes (NMSE < 0.05): {:>3} of {}   heat map: {}",
+            successes(&cells, pick),
+            cells.len(),
+            path.display()
+        );
+    }
+    println!(
+        "results: {}  ({:.1} min; heat map rows = kappa {:?}, columns = nu {:?})",
+        args.out.join("results.csv").display(),
+        started.elapsed().as_secs_f64() / 60.0,
+        opts.kappas,
+        opts.nus
+    );
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! The ONNX Runtime flags shared by the commands that run an exported model (`edgevae filter`,
+//! `edgevae sample --model`).
+
+use anyhow::Context;
+use clap::Args;
+
+use edgevae_runtime::core::Precision;
+use edgevae_runtime::{Provider, RuntimeOptions};
+
+#[derive(Debug, Args)]
+pub struct RuntimeArgs {
+    /// Execution providers in order of preference (cpu, cuda, tensorrt); an unavailable one
+    /// falls back to the next, and CPU is the last resort.
+    #[arg(long, default_value = "cpu")]
+    provider: String,
+    /// Fail instead of falling back when a provider is unavailable.
+    #[arg(long)]
+    strict: bool,
+    /// Which exported precision to run (fp32, fp16w, fp16).
+    #[arg(long, default_value = "fp32")]
+    precision: String,
+}
+
+impl RuntimeArgs {
+    /// ONNX Runtime options from the flags.
+    pub fn options(&self) -> anyhow::Result<RuntimeOptions> {
+        Ok(RuntimeOptions {
+            providers: Provider::parse_list(&self.provider)?,
+            strict: self.strict,
+            precision: Precision::parse(&self.precision).with_context(|| {
+                format!(
+                    "unknown precision {:?}: use fp32, fp16w or fp16",
+                    self.precision
+                )
+            })?,
+            ..RuntimeOptions::default()
+        })
+    }
+}
