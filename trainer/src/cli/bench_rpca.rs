@@ -31,7 +31,7 @@ pub struct RpcaArgs {
     #[arg(long, default_value_t = 1000)]
     rows: usize,
     /// Stage-1 epochs of each VAE.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 150)]
     epochs: usize,
     /// Hidden widths of each VAE's encoder (the decoder mirrors them).
     #[arg(long, value_delimiter = ',', default_value = "128,128")]
