@@ -241,13 +241,14 @@ fn bad_calls_get_specific_errors() {
     drop(dir);
 
     // The committed model is not calibrated.
+    let copy = common::uncalibrated_quickstart();
     let uncalibrated =
-        ModelDir::open(&common::quickstart(), RuntimeOptions::default()).expect("quickstart model");
+        ModelDir::open(copy.path(), RuntimeOptions::default()).expect("uncalibrated copy");
     let err = uncalibrated.filter().err().expect("no calibration");
     assert!(matches!(err, RuntimeError::NotCalibrated { .. }), "{err}");
     let text = err.to_string();
     assert!(
-        text.contains("quickstart") && text.contains("re-export"),
+        text.contains(&copy.path().display().to_string()) && text.contains("re-export"),
         "{text}"
     );
 }

@@ -89,11 +89,10 @@ impl Sampler {
         seed: u64,
         out: &mut [f32],
     ) -> Result<(), RuntimeError> {
+        // EmptyBatch, as the filter says: this was a BufferLength error claiming the buffer
+        // held 0 values whatever its length.
         if n == 0 {
-            return Err(RuntimeError::Buffer(crate::core::CoreError::BufferLength {
-                expected: 1,
-                found: 0,
-            }));
+            return Err(RuntimeError::EmptyBatch);
         }
         check_len(out, n, self.dim)?;
         let mut rng = GaussianRng::new(seed);
@@ -129,6 +128,10 @@ impl Sampler {
         eps: &[f32],
         out: &mut [f32],
     ) -> Result<(), RuntimeError> {
+        // n = 0 with empty buffers passed every length check and ran the graph on an empty batch.
+        if n == 0 {
+            return Err(RuntimeError::EmptyBatch);
+        }
         check_len(u, n, self.latent)?;
         check_len(eps, n, self.latent)?;
         check_len(out, n, self.dim)?;

@@ -11,6 +11,11 @@ pub const MAX_GRAPHS: usize = 8;
 /// The widest input whose per-element calibration fits in a manifest (a fixed capacity, so a
 /// device parses it without an allocator; 4096 f32 are 16 KiB).
 pub const MAX_CALIBRATED_DIM: usize = 4096;
+/// The deepest nesting of arrays and objects a manifest may have (a valid one has 3).
+/// serde-json-core recurses once per level, also through the values of unknown fields it
+/// skips, so a deeply nested document overflowed the stack (an abort, not an error) before it
+/// could be refused: depth is checked first, without recursion.
+pub const MAX_NESTING: usize = 16;
 
 /// How the data were scaled; decides what "clean" values look like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,9 +90,41 @@ pub struct OutlierThresholds {
     pub element_noise: Vec<f32, MAX_CALIBRATED_DIM>,
 }
 
+/// Whether no array or object in `json` nests deeper than `max` (brackets inside strings do not
+/// count). A linear scan: malformed JSON is left to the parser to refuse.
+fn nesting_within(json: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 impl Manifest {
     /// Parses and validates manifest JSON.
     pub fn parse(json: &[u8]) -> Result<Self, CoreError> {
+        if !nesting_within(json, MAX_NESTING) {
+            return Err(CoreError::ManifestSyntax);
+        }
         let (m, _): (Manifest, usize) =
             serde_json_core::from_slice(json).map_err(|_| CoreError::ManifestSyntax)?;
         m.validate()?;
@@ -144,7 +181,10 @@ impl Manifest {
                     "graph sha256 must be 64 lower-case hex digits",
                 ));
             }
+            // Control characters (raw newlines and tabs, which serde-json-core lets through
+            // inside strings) are refused too: the name could not be found, or shown, as written.
             if g.file.is_empty()
+                || g.file.chars().any(char::is_control)
                 || g.file.contains('/')
                 || g.file.contains('\\')
                 || g.file.starts_with('.')

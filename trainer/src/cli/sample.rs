@@ -72,7 +72,8 @@ fn sample_model(args: &SampleArgs, dir: &std::path::Path) -> anyhow::Result<Draw
     let mut sampler = model.sampler()?;
     eprintln!("{}", sampler.provider().describe());
     let d = model.input_dim();
-    let mut samples = vec![0.0f32; args.n * d];
+    let mut samples = sample_buffer(args.n, d)?;
+    samples.resize(args.n * d, 0.0);
     for (i, chunk) in samples.chunks_mut(CHUNK * d).enumerate() {
         sampler.sample_into(chunk.len() / d, chunk_seed(args.seed, i), chunk)?;
     }
@@ -88,6 +89,16 @@ fn sample_model(args: &SampleArgs, dir: &std::path::Path) -> anyhow::Result<Draw
         dim: d,
         shape,
     })
+}
+
+/// An empty buffer with room for `n` samples of `d` values. A huge `-n` was a panic (n * d
+/// overflowing) or an abort (an allocation that cannot be made); it is now an error.
+fn sample_buffer(n: usize, d: usize) -> anyhow::Result<Vec<f32>> {
+    let too_many = || anyhow::anyhow!("-n {n}: {n} samples of {d} values do not fit in memory");
+    let len = n.checked_mul(d).ok_or_else(too_many)?;
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len).map_err(|_| too_many())?;
+    Ok(buf)
 }
 
 /// Regenerates the sampler's noise (per chunk: u then eps from `GaussianRng::new(chunk seed)`).
@@ -114,7 +125,7 @@ fn sample_run(args: &SampleArgs, dir: &std::path::Path) -> anyhow::Result<Drawn>
     let device = edgevae_trainer::device::parse(&args.device)?;
     let run = LoadedRun::open(dir, &device, false)?;
     let d = run.config.stage1.input_dim;
-    let mut samples = Vec::with_capacity(args.n * d);
+    let mut samples = sample_buffer(args.n, d)?;
     for (i, start) in (0..args.n).step_by(CHUNK).enumerate() {
         let m = CHUNK.min(args.n - start);
         let seed = chunk_seed(args.seed, i);

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use super::{mapped, DataError};
 
@@ -222,11 +222,13 @@ pub fn is_gzip(path: &Path) -> Result<bool, DataError> {
     Ok(n == 2 && head == [0x1f, 0x8b])
 }
 
-/// Reads an IDX file: gzip is streamed through flate2, a raw file is memory-mapped.
+/// Reads an IDX file: gzip (every member) is streamed through flate2, a raw file is memory-mapped.
 pub fn read(path: &Path) -> Result<IdxArray, DataError> {
     if is_gzip(path)? {
         let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-        read_stream(path, GzDecoder::new(BufReader::new(file)))
+        // Every gzip member, as gunzip reads them: GzDecoder stopped after the first, so data
+        // after it (a second member, or garbage) was ignored instead of refused as trailing.
+        read_stream(path, MultiGzDecoder::new(BufReader::new(file)))
     } else {
         let map = mapped::map(path)?;
         parse(path, &map)

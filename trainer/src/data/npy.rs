@@ -23,6 +23,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<NpyArray, DataError> {
         path: path.to_path_buf(),
         problem,
     };
+    precheck_header(path, bytes)?;
     precheck_shape(path, bytes)?;
     let mut rest: &[u8] = bytes;
     let header = NpyHeader::from_reader(&mut rest).map_err(|e| bad(format!("header: {e}")))?;
@@ -111,6 +112,89 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<NpyArray, DataError> {
     })
 }
 
+/// The deepest bracket nesting a header may have: a supported header has 2
+/// (`{'shape': (2, 3), ...}`), a structured dtype with a sub-array shape 4.
+const MAX_HEADER_NESTING: usize = 4;
+
+/// Checks the header framing before npyz sees it (both found by `fuzz/` target `npy`):
+/// - the header length must fit in the bytes that follow its length field: npyz allocates the
+///   length it reads (up to 4 GiB in format 2 and 3) before reading, so a 150-byte file could
+///   ask for gigabytes;
+/// - brackets must not nest deeper than [`MAX_HEADER_NESTING`]: npyz's header parser backtracks
+///   exponentially in the nesting of `[` and `{` (ten levels took seconds, twenty would take
+///   hours, and deeper ones exhaust the stack).
+fn precheck_header(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    if !bytes.starts_with(b"\x93NUMPY") {
+        return Ok(());
+    }
+    let (start, len) = match bytes.get(6..8) {
+        Some([1, 0]) => (
+            10usize,
+            bytes
+                .get(8..10)
+                .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]]))),
+        ),
+        Some([2 | 3, 0]) => (
+            12,
+            bytes
+                .get(8..12)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        ),
+        // npyz refuses other versions before reading any length.
+        _ => return Ok(()),
+    };
+    let Some(len) = len else {
+        return Ok(());
+    };
+    let end = start as u64 + u64::from(len);
+    let Some(header) = usize::try_from(end)
+        .ok()
+        .and_then(|end| bytes.get(start..end))
+    else {
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected: end,
+            actual: bytes.len() as u64,
+        });
+    };
+    if !nesting_within(header, MAX_HEADER_NESTING) {
+        return Err(DataError::BadNpy {
+            path: path.to_path_buf(),
+            problem: format!("header: brackets nest deeper than {MAX_HEADER_NESTING} levels"),
+        });
+    }
+    Ok(())
+}
+
+/// Whether no bracket in the Python literal `text` nests deeper than `max` (brackets inside
+/// quoted strings do not count). A linear scan: malformed text is left to npyz to refuse.
+fn nesting_within(text: &[u8], max: usize) -> bool {
+    let (mut depth, mut quote, mut escaped) = (0usize, None, false);
+    for &b in text {
+        if let Some(q) = quote {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                _ if b == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'\'' | b'"' => quote = Some(b),
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// Refuses a header whose shape multiplies past u64 before npyz sees it: npyz multiplies the
 /// dimensions unchecked. Anything this cannot read is left for npyz to judge.
 fn precheck_shape(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
@@ -182,4 +266,75 @@ pub fn encode_u8(shape: &[usize], values: &[u8]) -> std::io::Result<Vec<u8>> {
     writer.finish()?;
     bytes.flush()?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The input `fuzz/` target `npy` found (152 bytes): a valid format-2 file whose header
+    /// length field says 0x8b000074 (2.3 GB). npyz allocated that much before reading.
+    #[test]
+    fn a_header_length_past_the_end_is_refused_before_allocating() {
+        let mut bytes = b"\x93NUMPY\x02\x00\x74\x00\x00\x8b".to_vec();
+        let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }";
+        bytes.extend_from_slice(format!("{dict:<115}\n").as_bytes());
+        bytes.extend_from_slice(&[
+            0, 0, 0, 0, 0, 0, 0x80, 0x3f, 0, 0, 0x20, 0xc0, 0, 0, 0, 0x3e, 0x95, 0xbf, 0xd6, 0x33,
+            0, 0, 0x40, 0x40,
+        ]);
+        assert_eq!(bytes.len(), 152);
+        match parse(Path::new("x.npy"), &bytes) {
+            Err(DataError::Truncated {
+                expected, actual, ..
+            }) => {
+                assert_eq!(expected, 12 + 0x8b00_0074);
+                assert_eq!(actual, 152);
+            }
+            other => panic!("expected Truncated, got {other:?}"),
+        }
+        // The same file with its true header length parses.
+        bytes[8..12].copy_from_slice(&116u32.to_le_bytes());
+        let array = parse(Path::new("x.npy"), &bytes).expect("valid");
+        assert_eq!(array.shape, vec![3, 2]);
+        // A format-1 length past the end too.
+        let mut v1 = encode_f32(&[2], &[1.0, 2.0]).expect("encode");
+        v1[8..10].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert!(matches!(
+            parse(Path::new("x.npy"), &v1),
+            Err(DataError::Truncated {
+                expected: 65_545,
+                ..
+            })
+        ));
+    }
+
+    /// The input `fuzz/` target `npy` found next (179 bytes): ten nested `{` in the header took
+    /// npyz 19 s to refuse (twice the time per level).
+    #[test]
+    fn deeply_nested_headers_are_refused_without_parsing() {
+        let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+        bytes.extend_from_slice(
+            format!("{:37}{}  {}", "", "{".repeat(10), "6".repeat(83)).as_bytes(),
+        );
+        bytes.extend_from_slice(&[b' '; 18]);
+        bytes.extend_from_slice(&[0; 11]);
+        bytes.extend_from_slice(&[0xbf, 0xd6, 0x33, 0, 0, 0x40, 0x40, 0]);
+        assert_eq!(bytes.len(), 179);
+        let started = std::time::Instant::now();
+        match parse(Path::new("x.npy"), &bytes) {
+            Err(DataError::BadNpy { problem, .. }) => {
+                assert!(problem.contains("nest"), "{problem}")
+            }
+            other => panic!("expected BadNpy, got {other:?}"),
+        }
+        assert!(started.elapsed().as_secs_f64() < 1.0);
+        // Brackets inside strings do not count; four levels are allowed.
+        assert!(nesting_within(
+            b"{'descr': '[[[[[[', 'shape': (((1,),),)}",
+            4
+        ));
+        assert!(!nesting_within(b"{'shape': (((((1,),),),),)}", 4));
+        assert!(nesting_within(br"{'a': '\'[[[[[', 'b': [[[1]]]}", 4));
+    }
 }

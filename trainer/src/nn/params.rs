@@ -13,6 +13,9 @@ use crate::rng::SeededRng;
 pub struct ParamStore {
     device: Device,
     entries: Vec<(String, Var)>,
+    /// At most this many values in all (see [`Self::with_budget`]).
+    budget: Option<usize>,
+    values: usize,
 }
 
 impl ParamStore {
@@ -20,6 +23,19 @@ impl ParamStore {
         Self {
             device: device.clone(),
             entries: Vec::new(),
+            budget: None,
+            values: 0,
+        }
+    }
+
+    /// A store that refuses to create more than `max_values` values in all, checked before each
+    /// parameter is allocated: networks described by a file (a run's config.json) are built
+    /// within what their checkpoint can hold, so a corrupt size is an error, not an allocation
+    /// of terabytes (an abort) or hours of drawing initial weights.
+    pub fn with_budget(device: &Device, max_values: usize) -> Self {
+        Self {
+            budget: Some(max_values),
+            ..Self::new(device)
         }
     }
 
@@ -45,7 +61,25 @@ impl ParamStore {
         bound: f32,
         rng: &mut SeededRng,
     ) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        let total = n.and_then(|n| n.checked_add(self.values));
+        let n = match (total, self.budget) {
+            (Some(total), Some(budget)) if total > budget => None,
+            (Some(total), _) => {
+                self.values = total;
+                n
+            }
+            (None, _) => None,
+        }
+        .ok_or_else(|| {
+            Error::Config(match self.budget {
+                Some(budget) => format!(
+                    "parameter {name} of shape {shape:?} takes the model past the {budget} \
+                     values its checkpoint holds"
+                ),
+                None => format!("parameter {name} of shape {shape:?} has too many values"),
+            })
+        })?;
         let values: Vec<f32> = (0..n).map(|_| rng.uniform_range(-bound, bound)).collect();
         let t = Tensor::from_vec(values, shape, &self.device)?;
         self.push(name.to_string(), Var::from_tensor(&t)?)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 
+use super::RunState;
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::nn::{AdamW, ParamStore};
@@ -19,6 +20,46 @@ pub fn file_name(stage: u8, epochs_done: usize) -> String {
 
 pub fn path(run_dir: &Path, name: &str) -> PathBuf {
     run_dir.join(DIR).join(name)
+}
+
+/// Whether `name` is a checkpoint file name made by [`file_name`].
+fn is_checkpoint_name(name: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix("stage1-epoch")
+        .or_else(|| name.strip_prefix("stage2-epoch"))
+    else {
+        return false;
+    };
+    rest.strip_suffix(".safetensors")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes what a killed run leaves under `checkpoints/`: temporary files, and checkpoints that
+/// `state` does not name (one written just before the kill, before its commit; or the superseded
+/// one, when the kill came between the commit and its removal). A resumed run keeps only the
+/// checkpoints it resumes from, as an unbroken run would.
+pub fn remove_stale(run_dir: &Path, state: &RunState) -> Result<()> {
+    let dir = run_dir.join(DIR);
+    atomic_file::remove_stale_temps(&dir)?;
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&dir, e)),
+    };
+    let named = |n: &str| {
+        [&state.stage1, &state.stage2]
+            .iter()
+            .any(|p| p.checkpoint.as_deref() == Some(n))
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if is_checkpoint_name(name) && !named(name) {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes parameters and optimiser state; returns the file name to record in `state.json`.

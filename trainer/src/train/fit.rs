@@ -69,6 +69,10 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
         } else {
             RunState::default()
         };
+        // A run killed mid-write leaves temporary files named after its pid (never reused by
+        // this process's writes) and maybe an uncommitted or superseded checkpoint.
+        atomic_file::remove_stale_temps(dir)?;
+        checkpoint::remove_stale(dir, &state)?;
         atomic_file::write_json(&dir.join(CONFIG_FILE), &config)?;
         return Ok((config, state));
     }

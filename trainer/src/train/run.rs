@@ -32,13 +32,26 @@ pub fn build_models(
     config: &TrainConfig,
     device: &Device,
 ) -> Result<(ParamStore, Stage1, ParamStore, Stage2)> {
-    let mut params1 = ParamStore::new(device);
+    build_within(config, device, [None, None])
+}
+
+/// [`build_models`] with at most `budget[s]` values in stage `s + 1`'s parameters.
+fn build_within(
+    config: &TrainConfig,
+    device: &Device,
+    budget: [Option<usize>; 2],
+) -> Result<(ParamStore, Stage1, ParamStore, Stage2)> {
+    let store = |b: Option<usize>| match b {
+        Some(max) => ParamStore::with_budget(device, max),
+        None => ParamStore::new(device),
+    };
+    let mut params1 = store(budget[0]);
     let stage1 = Stage1::new(
         &config.stage1,
         &mut params1,
         &mut SeededRng::derive(config.seed, "init-stage1", 0),
     )?;
-    let mut params2 = ParamStore::new(device);
+    let mut params2 = store(budget[1]);
     let stage2 = Stage2::new(
         &config.stage2,
         config.stage1.latent,
@@ -74,17 +87,59 @@ pub fn read_state(run_dir: &Path) -> Result<RunState> {
     Ok(state)
 }
 
+/// Refuses a config.json whose sizes cannot be those of the networks in the checkpoints, before
+/// anything is built: every width, the latent size and the depth of stage 2 appear in at least
+/// that many stored values. A corrupt config.json (a width of 10^15, say) used to make
+/// `LoadedRun::open` allocate and fill networks from it first: an abort, a panic on overflow,
+/// or hours of drawing initial weights. With each size bounded, [`ParamStore::with_budget`]
+/// bounds their products. `budget[s]` is the number of values stage `s + 1`'s checkpoint holds.
+fn check_sizes(config: &TrainConfig, path: &Path, budget: [Option<usize>; 2]) -> Result<()> {
+    let s1 = &config.stage1;
+    let s2 = &config.stage2;
+    let mut sizes: Vec<(String, usize, usize)> = vec![
+        ("stage1.input_dim".into(), s1.input_dim, 0),
+        ("stage1.latent".into(), s1.latent, 0),
+        ("stage1.hidden (layers)".into(), s1.hidden.len(), 0),
+        ("stage2.width".into(), s2.width, 1),
+        ("stage2.depth".into(), s2.depth, 1),
+    ];
+    for (i, &h) in s1.hidden.iter().enumerate() {
+        sizes.push((format!("stage1.hidden[{i}]"), h, 0));
+    }
+    for (what, value, stage) in sizes {
+        if let Some(max) = budget[stage] {
+            if value > max {
+                return Err(Error::bad_file(
+                    path,
+                    format!(
+                        "{what} = {value}, more than the {max} values the checkpoint of stage \
+                         {} holds; is config.json this run's?",
+                        stage + 1
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl LoadedRun {
     /// Loads the latest checkpoint of each stage. A stage with no checkpoint is an error unless
     /// `allow_partial`.
     pub fn open(run_dir: &Path, device: &Device, allow_partial: bool) -> Result<Self> {
         let config = read_config(run_dir)?;
         let state = read_state(run_dir)?;
-        let (params1, stage1, params2, stage2) = build_models(&config, device)?;
-        for (stage, params) in [(1u8, &params1), (2u8, &params2)] {
+        // Each checkpoint is read first (its size bounds what it holds), so the networks
+        // config.json describes are built within it: see `check_sizes`.
+        let mut stored = Vec::with_capacity(2);
+        for stage in [1u8, 2] {
             match &state.stage(stage).checkpoint {
-                Some(name) => checkpoint::load(run_dir, name, params, None)?,
-                None if allow_partial => {}
+                Some(name) => {
+                    let path = checkpoint::path(run_dir, name);
+                    let tensors = checkpoint::read_tensors(&path, device)?;
+                    stored.push(Some((path, tensors)));
+                }
+                None if allow_partial => stored.push(None),
                 None => {
                     return Err(Error::bad_file(
                         run_dir.join(STATE_FILE),
@@ -93,6 +148,25 @@ impl LoadedRun {
                     ),
                     ))
                 }
+            }
+        }
+        let budget = [0, 1].map(|s| {
+            stored[s]
+                .as_ref()
+                .map(|(_, t)| t.values().map(Tensor::elem_count).sum::<usize>())
+        });
+        check_sizes(&config, &run_dir.join(CONFIG_FILE), budget)?;
+        let (params1, stage1, params2, stage2) =
+            build_within(&config, device, budget).map_err(|e| match e {
+                Error::Config(problem) => Error::bad_file(
+                    run_dir.join(CONFIG_FILE),
+                    format!("{problem}; is config.json this run's?"),
+                ),
+                e => e,
+            })?;
+        for (params, stored) in [&params1, &params2].into_iter().zip(&stored) {
+            if let Some((path, tensors)) = stored {
+                params.load(tensors, path)?;
             }
         }
         Ok(Self {
