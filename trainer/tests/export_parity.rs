@@ -88,6 +88,22 @@ fn exported_sampler_matches_candle_in_every_precision() {
         );
     }
 
+    // The fast-open configuration (no weight prepacking, one thread) computes the same samples.
+    let fast_open = RuntimeOptions {
+        prepack_weights: false,
+        threads: Some(1),
+        ..options(Precision::Fp32)
+    };
+    let model = ModelDir::open(&model_dir, fast_open).expect("open model without prepacking");
+    let mut out = vec![0.0f32; n * d];
+    model
+        .sampler()
+        .expect("sampler")
+        .sample_into(n, seed, &mut out)
+        .expect("sample");
+    let diff = max_abs_diff(&out, &reference);
+    assert!(diff <= 1e-5, "without prepacking: max abs diff {diff}");
+
     let size = |p: Precision, role| manifest.graph(role, p).expect("graph").bytes as f64;
     for role in [
         edgevae_runtime::core::GraphRole::Sampler,

@@ -336,6 +336,7 @@ fn bad_options_are_invalid_arguments() {
     assert!(options.providers.is_null() && options.library_path.is_null());
     assert_eq!((options.threads, options.strict), (0, false));
     assert_eq!(options.precision, EDGEVAE_PRECISION_FP32);
+    assert!(options.prepack_weights);
 
     let gpu = CString::new("cpu,gpu").expect("C string");
     let o = edgevae_options {

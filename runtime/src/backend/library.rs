@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use ort::environment::Environment;
 
@@ -16,6 +17,7 @@ pub const LIBRARY_VERSION: &str = "1.31.1";
 
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
 static INIT: Mutex<()> = Mutex::new(());
+static LOAD_TIME: OnceLock<Duration> = OnceLock::new();
 
 /// The fetched copy: `<workspace>/target/onnxruntime/libonnxruntime.so.1.31.1`.
 pub fn default_library_path() -> PathBuf {
@@ -58,6 +60,7 @@ pub fn environment(library: Option<&Path>) -> Result<&'static Environment, Runti
                 .join(", "),
         });
     };
+    let started = Instant::now();
     // LoadDynamicError is converted here: building an ort::Error would itself try the default load.
     let builder = ort::init_from(path).map_err(|e| RuntimeError::LibraryLoad {
         path: path.clone(),
@@ -71,5 +74,12 @@ pub fn environment(library: Option<&Path>) -> Result<&'static Environment, Runti
             path: path.clone(),
             message: e.to_string(),
         })?;
+    let _ = LOAD_TIME.set(started.elapsed());
     Ok(ENVIRONMENT.get_or_init(|| env))
+}
+
+/// How long loading the library and creating the environment took in this process (None
+/// before the first model is opened): the part of a cold start that is paid once per process.
+pub fn library_load_time() -> Option<Duration> {
+    LOAD_TIME.get().copied()
 }

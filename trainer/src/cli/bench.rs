@@ -27,12 +27,8 @@ enum BenchWhat {
         steps: usize,
     },
     /// Cold start of the runtime: open a model directory (manifest, checksums, session) and
-    /// draw the first sample, in one process that has not loaded ONNX Runtime yet.
-    ColdStart {
-        /// Model directory made by `edgevae export`.
-        #[arg(long)]
-        model: std::path::PathBuf,
-    },
+    /// draw the first sample, each time in a fresh process that has not loaded ONNX Runtime.
+    ColdStart(super::bench_cold_start::ColdStartArgs),
     /// The Robust PCA grid of Dai et al. (2018): data on a kappa-dimensional non-linear
     /// manifold in R^100 with a fraction nu of entries replaced by N(0, 1) outliers; NMSE of the
     /// recovered clean matrix for PCP, a plain VAE and the robust VAE per (kappa, nu) cell.
@@ -63,24 +59,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 t.batch, t.steps, t.median_ms, t.mean_ms, t.p10_ms, t.p90_ms, t.final_loss
             );
         }
-        BenchWhat::ColdStart { model } => {
-            let t0 = std::time::Instant::now();
-            let dir = edgevae_runtime::ModelDir::open(
-                &model,
-                edgevae_runtime::RuntimeOptions::default(),
-            )?;
-            let mut sampler = dir.sampler()?;
-            let opened = t0.elapsed();
-            let mut out = vec![0.0f32; dir.input_dim()];
-            sampler.sample_into(1, 0, &mut out)?;
-            let first = t0.elapsed();
-            println!(
-                "cold start {}: open model directory + session {:.1} ms, first sample at {:.1} ms (library load included)",
-                model.display(),
-                opened.as_secs_f64() * 1e3,
-                first.as_secs_f64() * 1e3
-            );
-        }
+        BenchWhat::ColdStart(a) => return super::bench_cold_start::run(a),
     }
     Ok(())
 }

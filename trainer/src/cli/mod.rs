@@ -1,6 +1,7 @@
 //! Command-line arguments and the dispatch to each subcommand.
 
 mod bench;
+mod bench_cold_start;
 mod bench_outliers;
 mod bench_rpca;
 mod eval;
