@@ -7,6 +7,7 @@
 //! PCA baseline and its synthetic benchmark, no candle).
 
 pub mod atomic_file;
+pub mod cpu_threads;
 pub mod data;
 pub mod device;
 pub mod error;

@@ -53,10 +53,8 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(t) = cli.threads {
         anyhow::ensure!(t > 0, "--threads must be at least 1");
-        // candle (and its gemm) size their thread pools from this variable on first use.
-        std::env::set_var("RAYON_NUM_THREADS", t.to_string());
     }
-    match cli.command {
+    edgevae_trainer::cpu_threads::with_cpu_threads(cli.threads, || match cli.command {
         Command::Train(a) => train::run(*a),
         Command::Sample(a) => sample::run(a),
         Command::Inspect(a) => inspect::run(a),
@@ -65,7 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => export::run(a),
         Command::Filter(a) => filter::run(a),
         Command::Quickstart(a) => quickstart::run(a),
-    }
+    })
 }
 
 #[cfg(test)]

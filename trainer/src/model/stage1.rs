@@ -117,7 +117,7 @@ impl Stage1 {
 
     /// The negative ELBO of one encode-decode pass, `eps` [batch, latent].
     pub fn elbo_loss(&self, x: &Tensor, eps: &Tensor) -> Result<LossParts> {
-        Ok(self.pass_loss(x, x, eps)?.0)
+        Ok(self.pass_loss(x, x, eps, false)?.0)
     }
 
     /// The posterior-mean reconstruction after `passes` cleaning passes: pass k + 1 encodes `x`
@@ -127,18 +127,28 @@ impl Stage1 {
         let zeros = Tensor::zeros((x.dims2()?.0, self.config.latent), x.dtype(), x.device())?;
         let mut input = x.clone();
         let mut mean = None;
-        for _ in 0..passes.max(1) {
-            let (_, cleaned, recon) = self.pass(x, &input, &zeros)?;
-            input = cleaned;
+        let passes = passes.max(1);
+        for pass in 0..passes {
+            let (_, cleaned, recon) = self.pass(x, &input, &zeros, pass + 1 < passes)?;
+            if let Some(cleaned) = cleaned {
+                input = cleaned;
+            }
             mean = Some(recon);
         }
         mean.ok_or_else(|| Error::Config("no reconstruction pass".into()))
     }
 
-    /// One pass: encode `input`, decode, score against the original `x`. Also returns the
-    /// detached cleaned input for the next pass (outlier elements replaced by the reconstruction).
-    fn pass_loss(&self, x: &Tensor, input: &Tensor, eps: &Tensor) -> Result<(LossParts, Tensor)> {
-        let (parts, cleaned, _) = self.pass(x, input, eps)?;
+    /// One pass: encode `input`, decode, score against the original `x`. With `clean`, also
+    /// returns the detached cleaned input for the next pass (outlier elements replaced by the
+    /// reconstruction); without, that work is skipped.
+    fn pass_loss(
+        &self,
+        x: &Tensor,
+        input: &Tensor,
+        eps: &Tensor,
+        clean: bool,
+    ) -> Result<(LossParts, Option<Tensor>)> {
+        let (parts, cleaned, _) = self.pass(x, input, eps, clean)?;
         Ok((parts, cleaned))
     }
 
@@ -148,7 +158,8 @@ impl Stage1 {
         x: &Tensor,
         input: &Tensor,
         eps: &Tensor,
-    ) -> Result<(LossParts, Tensor, Tensor)> {
+        clean: bool,
+    ) -> Result<(LossParts, Option<Tensor>, Tensor)> {
         let q = self.encode(input)?;
         let z = q.sample(eps)?;
         let decoded = self.decode_full(&z)?;
@@ -162,7 +173,9 @@ impl Stage1 {
                 robust.outlier_cost * self.outlier_price_scale.get(),
                 robust.variance_floor,
                 &q,
-            )?,
+            )
+            .map(|(parts, outlier)| (parts, Some(outlier)))?,
+            None if !clean => (vae_loss(x, &decoded.mean, &self.log_gamma, &q)?, None),
             None => {
                 let parts = vae_loss(x, &decoded.mean, &self.log_gamma, &q)?;
                 let limit = self
@@ -175,11 +188,16 @@ impl Stage1 {
                     .detach()
                     .broadcast_gt(&limit)?
                     .to_dtype(x.dtype())?;
-                (parts, outlier)
+                (parts, Some(outlier))
             }
         };
         let mean = decoded.mean.detach();
-        let cleaned = ((&outlier * &mean)? + (outlier.affine(-1.0, 1.0)? * x)?)?;
+        let cleaned = match outlier {
+            Some(outlier) if clean => {
+                Some(((&outlier * &mean)? + (outlier.affine(-1.0, 1.0)? * x)?)?)
+            }
+            _ => None,
+        };
         Ok((parts, cleaned, mean))
     }
 
@@ -203,8 +221,11 @@ impl Stage1 {
         let mut input = x.clone();
         let mut sum: Option<LossParts> = None;
         for pass in 0..passes {
-            let (parts, cleaned) = self.pass_loss(x, &input, &eps.narrow(1, pass * k, k)?)?;
-            input = cleaned;
+            let (parts, cleaned) =
+                self.pass_loss(x, &input, &eps.narrow(1, pass * k, k)?, pass + 1 < passes)?;
+            if let Some(cleaned) = cleaned {
+                input = cleaned;
+            }
             sum = Some(match sum {
                 None => parts,
                 Some(s) => LossParts {

@@ -3,7 +3,7 @@
 
 use candle_core::{Module, Tensor};
 
-use super::ParamStore;
+use super::{add_bias, ParamStore};
 use crate::error::Result;
 use crate::rng::SeededRng;
 
@@ -39,6 +39,6 @@ impl Dense {
 
 impl Module for Dense {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(&self.weight)?.broadcast_add(&self.bias)
+        add_bias(&x.matmul(&self.weight)?, &self.bias)
     }
 }
