@@ -28,10 +28,10 @@ pub struct RpcaArgs {
     )]
     nu: Vec<f64>,
     /// Rows per cell.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 10000)]
     rows: usize,
     /// Stage-1 epochs of each VAE.
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 60)]
     epochs: usize,
     /// Hidden widths of each VAE's encoder (the decoder mirrors them).
     #[arg(long, value_delimiter = ',', default_value = "128,128")]
@@ -44,8 +44,12 @@ pub struct RpcaArgs {
     /// The robust VAE's price of an outlier element in nats (`train --outlier-cost`).
     #[arg(long, default_value_t = 3.0)]
     outlier_cost: f64,
+    /// The robust VAE's warm-up: the fraction of stage-1 epochs over which the outlier price
+    /// falls from 10x to 1x (`train --robust-warmup`).
+    #[arg(long, default_value_t = 0.3)]
+    robust_warmup: f64,
     /// Recycling passes while training each VAE (`train --recycle`).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 2)]
     recycle: usize,
 }
 
@@ -75,6 +79,7 @@ pub fn run(args: RpcaArgs) -> anyhow::Result<()> {
         passes: args.passes,
         recycle: args.recycle,
         outlier_cost: args.outlier_cost,
+        robust_warmup: args.robust_warmup,
         work_dir: args.out.join("runs"),
     };
     let started = Instant::now();

@@ -34,6 +34,8 @@ pub struct GridOptions {
     pub passes: usize,
     /// The robust VAE's price of an outlier element, in nats (`train --outlier-cost`).
     pub outlier_cost: f64,
+    /// The robust VAE's warm-up fraction of stage-1 epochs (`train --robust-warmup`).
+    pub robust_warmup: f64,
     /// Recycling passes while training (`train --recycle`).
     pub recycle: usize,
     /// Run directories of the VAEs go here.
@@ -78,6 +80,7 @@ fn vae_reconstruction(
     stage1.latent = kappa;
     stage1.robust = robust.then_some(RobustConfig {
         outlier_cost: opts.outlier_cost,
+        warmup: opts.robust_warmup,
         ..RobustConfig::default()
     });
     stage1.recycle = opts.recycle;
