@@ -95,13 +95,19 @@ pub fn run(args: OutliersArgs) -> anyhow::Result<()> {
     if !args.no_pcp {
         table.push(score_pcp(&data)?);
     }
-    println!("| method | element AUROC | cleaned NMSE | masked | time |\n|---|---|---|---|---|");
-    let mut csv = String::from("method,auroc,nmse_cleaned,masked_fraction,seconds\n");
+    println!(
+        "| method | element AUROC | AUROC where clean = 0 / > 0 | cleaned NMSE | masked | time |\n|---|---|---|---|---|---|"
+    );
+    let mut csv = String::from(
+        "method,auroc,auroc_clean_zero,auroc_clean_nonzero,nmse_cleaned,masked_fraction,seconds\n",
+    );
     for r in &table {
         println!(
-            "| {} | {:.4} | {:.4} | {} | {:.1} s |",
+            "| {} | {:.4} | {:.4} / {:.4} | {:.4} | {} | {:.1} s |",
             r.method,
             r.auroc,
+            r.auroc_clean_zero,
+            r.auroc_clean_nonzero,
             r.nmse_cleaned,
             if r.masked.is_nan() {
                 "-".to_string()
@@ -111,8 +117,14 @@ pub fn run(args: OutliersArgs) -> anyhow::Result<()> {
             r.seconds
         );
         csv.push_str(&format!(
-            "{},{:.6},{:.6},{:.6},{:.2}\n",
-            r.method, r.auroc, r.nmse_cleaned, r.masked, r.seconds
+            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.2}\n",
+            r.method,
+            r.auroc,
+            r.auroc_clean_zero,
+            r.auroc_clean_nonzero,
+            r.nmse_cleaned,
+            r.masked,
+            r.seconds
         ));
     }
     let noisy = edgevae_trainer::report::outlier_eval::nmse(

@@ -41,6 +41,23 @@ pub fn auroc(scores: &[f32], labels: &[bool]) -> f64 {
     (rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64)
 }
 
+/// AUROC within the elements whose clean value is zero and within the rest, `(zero, nonzero)`:
+/// for images, background and strokes. The overall AUROC also ranks one region against the
+/// other, so the split shows where detection fails.
+pub fn auroc_by_clean_zero(scores: &[f32], labels: &[bool], clean: &[f32]) -> (f64, f64) {
+    let region = |zero: bool| {
+        let (mut s, mut l) = (Vec::new(), Vec::new());
+        for ((&score, &label), &c) in scores.iter().zip(labels).zip(clean) {
+            if (c == 0.0) == zero {
+                s.push(score);
+                l.push(label);
+            }
+        }
+        auroc(&s, &l)
+    };
+    (region(true), region(false))
+}
+
 /// `||clean - estimate||^2 / ||clean||^2`.
 pub fn nmse(clean: &[f32], estimate: &[f32]) -> f64 {
     let (mut err, mut norm) = (0.0f64, 0.0f64);
@@ -56,6 +73,9 @@ pub fn nmse(clean: &[f32], estimate: &[f32]) -> f64 {
 pub struct OutlierScore {
     pub method: String,
     pub auroc: f64,
+    /// AUROC within the elements whose clean value is 0 (image background), and the rest.
+    pub auroc_clean_zero: f64,
+    pub auroc_clean_nonzero: f64,
     pub nmse_cleaned: f64,
     /// Fraction of elements the method masked (NaN for PCP, which has no threshold).
     pub masked: f64,
@@ -110,9 +130,12 @@ pub fn score_model(
         cleaned.extend_from_slice(out.cleaned());
         masked += out.mask().iter().filter(|&&v| v != 0).count();
     }
+    let (auroc_clean_zero, auroc_clean_nonzero) = auroc_by_clean_zero(&scores, mask, clean);
     Ok(OutlierScore {
         method: label.to_string(),
         auroc: auroc(&scores, mask),
+        auroc_clean_zero,
+        auroc_clean_nonzero,
         nmse_cleaned: nmse(clean, &cleaned),
         masked: masked as f64 / scores.len() as f64,
         seconds: started.elapsed().as_secs_f64(),
@@ -131,12 +154,15 @@ pub fn score_pcp(data: &Dataset) -> Result<OutlierScore> {
     let result = pcp(&x, &PcpOptions::default())?;
     let scores: Vec<f32> = result.sparse.iter().map(|v| v.abs() as f32).collect();
     let low_rank: Vec<f32> = result.low_rank.iter().map(|&v| v as f32).collect();
+    let (auroc_clean_zero, auroc_clean_nonzero) = auroc_by_clean_zero(&scores, mask, clean);
     Ok(OutlierScore {
         method: format!(
             "PCP ({} iterations, rank {})",
             result.iterations, result.rank
         ),
         auroc: auroc(&scores, mask),
+        auroc_clean_zero,
+        auroc_clean_nonzero,
         nmse_cleaned: nmse(clean, &low_rank),
         masked: f64::NAN,
         seconds: started.elapsed().as_secs_f64(),
@@ -156,6 +182,15 @@ mod tests {
         // One positive below one negative: 3 of 4 pairs ordered.
         assert_eq!(auroc(&[0.1, 0.6, 0.5, 0.9], &labels), 0.75);
         assert!(auroc(&[0.1, 0.2], &[true, true]).is_nan());
+    }
+
+    #[test]
+    fn auroc_splits_by_clean_zero() {
+        let clean = [0.0, 0.0, 0.0, 0.0, 0.7, 0.9, 0.8, 1.0];
+        let labels = [false, false, true, true, false, false, true, true];
+        // Perfect in the zero region, reversed in the other.
+        let scores = [0.1, 0.2, 0.8, 0.9, 0.9, 0.8, 0.2, 0.1];
+        assert_eq!(auroc_by_clean_zero(&scores, &labels, &clean), (1.0, 0.0));
     }
 
     #[test]
