@@ -784,3 +784,34 @@ fn last_error_is_per_thread() {
     .expect("thread");
     assert_eq!(last_error(), main_message);
 }
+
+#[test]
+fn fast_open_options_give_the_same_samples() {
+    let dir = calibrated_quickstart();
+    let reference = open_all(dir.path());
+    let expected = sample(reference.sampler, 4, 11);
+
+    let mut options = edgevae_options::default();
+    // SAFETY: `options` is a live, writable edgevae_options.
+    assert_eq!(
+        unsafe { edgevae_options_default(&mut options) },
+        edgevae_status::Ok
+    );
+    let fast = edgevae_options {
+        prepack_weights: false,
+        threads: 1,
+        ..options
+    };
+    let (status, mut h) = open_with(dir.path(), &fast);
+    assert_eq!(status, edgevae_status::Ok, "{}", last_error());
+    // SAFETY: a live model and a writable out-parameter.
+    let status = unsafe { edgevae_sampler_new(h.model, &mut h.sampler) };
+    assert_eq!(status, edgevae_status::Ok, "{}", last_error());
+    let got = sample(h.sampler, 4, 11);
+    let diff = got
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(diff <= 1e-5, "without prepacking: max abs diff {diff}");
+}
