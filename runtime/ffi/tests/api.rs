@@ -793,10 +793,8 @@ fn fast_open_options_give_the_same_samples() {
 
     let mut options = edgevae_options::default();
     // SAFETY: `options` is a live, writable edgevae_options.
-    assert_eq!(
-        unsafe { edgevae_options_default(&mut options) },
-        edgevae_status::Ok
-    );
+    let status = unsafe { edgevae_options_default(&mut options) };
+    assert_eq!(status, edgevae_status::Ok);
     let fast = edgevae_options {
         prepack_weights: false,
         threads: 1,
