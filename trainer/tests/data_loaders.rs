@@ -2,9 +2,11 @@
 //! `--data` specifications, the built-in generators and `--corrupt`. Every test writes its own
 //! small files into a temporary directory and runs in milliseconds.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::io::Write;
+#[path = "support/data_files.rs"]
+mod data_files;
+#[path = "support/largest_alloc.rs"]
+mod largest_alloc;
+
 use std::path::{Path, PathBuf};
 
 use edgevae_trainer::data::manifold::ManifoldSpec;
@@ -13,100 +15,16 @@ use edgevae_trainer::data::{
     Scaling,
 };
 
-// ---------------------------------------------------------------------------------------------
-// Allocation tracking: the largest single allocation made by the current thread, so that tests
-// can assert a lying header is refused without a giant allocation. Each libtest test runs on its
-// own thread and the loaders are single-threaded, so per-thread tracking is exact.
-
-struct TrackingAlloc;
-
-thread_local! {
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    let _ = LARGEST.try_with(|c| {
-        if size > c.get() {
-            c.set(size);
-        }
-    });
-}
-
-unsafe impl GlobalAlloc for TrackingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: TrackingAlloc = TrackingAlloc;
-
-/// Runs `f` and returns its result with the largest single allocation (bytes) it made.
-fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    LARGEST.with(|c| c.set(0));
-    let out = f();
-    (out, LARGEST.with(|c| c.get()))
-}
-
-/// No parse of a tiny file may allocate more than this.
-const SMALL_ALLOCATION: usize = 1 << 20;
+use data_files::{f32_be, gzip, idx_bytes, npy_v1};
+use largest_alloc::{largest_allocation, SMALL_ALLOCATION};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-/// An IDX file: 00 00 <code> <ndims>, big-endian u32 dims, then the payload.
-fn idx_bytes(code: u8, dims: &[u32], payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, 0, code, dims.len() as u8];
-    for d in dims {
-        out.extend_from_slice(&d.to_be_bytes());
-    }
-    out.extend_from_slice(payload);
-    out
-}
-
-fn f32_be(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_be_bytes()).collect()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
-}
-
-/// A hand-written npy v1.0 file: magic, version, u16 header length, the dict padded with spaces
-/// so the data starts at a multiple of 64, a newline, then the payload.
-fn npy_v1(descr: &str, fortran: bool, shape: &str, payload: &[u8]) -> Vec<u8> {
-    let fortran = if fortran { "True" } else { "False" };
-    let mut dict =
-        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
-    let unpadded = 10 + dict.len() + 1;
-    dict.push_str(&" ".repeat((64 - unpadded % 64) % 64));
-    dict.push('\n');
-    assert_eq!((10 + dict.len()) % 64, 0);
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out.extend_from_slice(payload);
-    out
 }
 
 fn assert_names_path(err: &DataError, path: &Path) {

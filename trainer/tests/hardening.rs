@@ -6,12 +6,13 @@
 //! `catch_unwind` and must fail with the error named here, naming the file; a data case must
 //! also make no allocation larger than 1 MiB (a lying header costs no memory).
 
+#[path = "support/data_files.rs"]
+mod data_files;
 #[path = "../../tests/corpus/harness.rs"]
 mod harness;
+#[path = "support/largest_alloc.rs"]
+mod largest_alloc;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,99 +21,9 @@ use edgevae_trainer::data::{load_file, DataError};
 use edgevae_trainer::train::LoadedRun;
 use edgevae_trainer::Error;
 
+use data_files::{f32_be, f32_le, gzip, idx_bytes, npy_dict as dict, npy_raw};
 use harness::{ensure, mentions, Corpus, Verdict};
-
-// ---------------------------------------------------------------------------------------------
-// The largest single allocation of the current thread (the corpus runs on one thread).
-
-struct TrackingAlloc;
-
-thread_local! {
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    let _ = LARGEST.try_with(|c| c.set(c.get().max(size)));
-}
-
-// SAFETY: forwards to the system allocator; only records sizes.
-unsafe impl GlobalAlloc for TrackingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        // SAFETY: the caller's layout, forwarded.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        // SAFETY: the caller's layout, forwarded.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: a block from this allocator, forwarded.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        // SAFETY: a block from this allocator, forwarded.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: TrackingAlloc = TrackingAlloc;
-
-/// No data case may allocate more than this in one piece (the files are tiny).
-const SMALL_ALLOCATION: usize = 1 << 20;
-
-// ---------------------------------------------------------------------------------------------
-// File makers.
-
-fn idx_bytes(code: u8, dims: &[u32], payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, 0, code, dims.len() as u8];
-    for d in dims {
-        out.extend_from_slice(&d.to_be_bytes());
-    }
-    out.extend_from_slice(payload);
-    out
-}
-
-fn f32_be(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_be_bytes()).collect()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes).expect("gzip");
-    enc.finish().expect("gzip")
-}
-
-/// An npy file of format `major`.0 with the header text `dict`, padded so the data starts at a
-/// multiple of 64, then `payload`.
-fn npy_raw(major: u8, dict: &str, payload: &[u8]) -> Vec<u8> {
-    let len_field = if major == 1 { 2 } else { 4 };
-    let mut dict = dict.to_string();
-    let unpadded = 8 + len_field + dict.len() + 1;
-    dict.push_str(&" ".repeat((64 - unpadded % 64) % 64));
-    dict.push('\n');
-    let mut out = b"\x93NUMPY".to_vec();
-    out.extend_from_slice(&[major, 0]);
-    if major == 1 {
-        out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    } else {
-        out.extend_from_slice(&(dict.len() as u32).to_le_bytes());
-    }
-    out.extend_from_slice(dict.as_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
-fn dict(descr: &str, fortran: &str, shape: &str) -> String {
-    format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}")
-}
-
-fn f32_le(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
+use largest_alloc::{largest_allocation, SMALL_ALLOCATION};
 
 // ---------------------------------------------------------------------------------------------
 // Expected errors.
@@ -210,9 +121,7 @@ fn path_case(c: &mut Corpus, category: &'static str, name: String, path: &Path, 
         category,
         name,
         || {
-            LARGEST.with(|l| l.set(0));
-            let result = load_file(path);
-            let largest = LARGEST.with(|l| l.get());
+            let (result, largest) = largest_allocation(|| load_file(path));
             result.map_err(|e| (e, largest))
         },
         |(e, largest)| {
