@@ -75,7 +75,12 @@ fn open_with(dir: &Path, options: *const edgevae_options) -> (edgevae_status, Ha
 
 /// Model, sampler and filter of a calibrated model directory.
 fn open_all(dir: &Path) -> Handles {
-    let (status, mut h) = open_with(dir, null());
+    open_all_with(dir, null())
+}
+
+/// [`open_all`] with `options` (NULL: the defaults).
+fn open_all_with(dir: &Path, options: *const edgevae_options) -> Handles {
+    let (status, mut h) = open_with(dir, options);
     assert_eq!(status, edgevae_status::Ok, "{}", last_error());
     // SAFETY: a live model and writable out-parameters.
     unsafe {
@@ -93,6 +98,15 @@ fn open_all(dir: &Path) -> Handles {
         );
     }
     h
+}
+
+/// What `edgevae_options_default` writes (asserted to succeed).
+fn default_options() -> edgevae_options {
+    let mut options = edgevae_options::default();
+    // SAFETY: `options` is a live, writable edgevae_options.
+    let status = unsafe { edgevae_options_default(&mut options) };
+    assert_eq!(status, edgevae_status::Ok);
+    options
 }
 
 fn sample(sampler: *mut edgevae_sampler, n: usize, seed: u64) -> Vec<f32> {
@@ -329,10 +343,7 @@ fn missing_directory_and_bad_files() {
 #[test]
 fn bad_options_are_invalid_arguments() {
     let dir = calibrated_quickstart();
-    let mut options = edgevae_options::default();
-    // SAFETY: `options` is a live, writable edgevae_options.
-    let status = unsafe { edgevae_options_default(&mut options) };
-    assert_eq!(status, edgevae_status::Ok);
+    let options = default_options();
     assert!(options.providers.is_null() && options.library_path.is_null());
     assert_eq!((options.threads, options.strict), (0, false));
     assert_eq!(options.precision, EDGEVAE_PRECISION_FP32);
@@ -791,20 +802,12 @@ fn fast_open_options_give_the_same_samples() {
     let reference = open_all(dir.path());
     let expected = sample(reference.sampler, 4, 11);
 
-    let mut options = edgevae_options::default();
-    // SAFETY: `options` is a live, writable edgevae_options.
-    let status = unsafe { edgevae_options_default(&mut options) };
-    assert_eq!(status, edgevae_status::Ok);
     let fast = edgevae_options {
         prepack_weights: false,
         threads: 1,
-        ..options
+        ..default_options()
     };
-    let (status, mut h) = open_with(dir.path(), &fast);
-    assert_eq!(status, edgevae_status::Ok, "{}", last_error());
-    // SAFETY: a live model and a writable out-parameter.
-    let status = unsafe { edgevae_sampler_new(h.model, &mut h.sampler) };
-    assert_eq!(status, edgevae_status::Ok, "{}", last_error());
+    let h = open_all_with(dir.path(), &fast);
     let got = sample(h.sampler, 4, 11);
     let diff = got
         .iter()
