@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::{TensorElementType, ValueType};
@@ -116,10 +117,10 @@ fn runtime_error(e: impl std::fmt::Display) -> BuildError {
 }
 
 fn build_session(
+    env: &'static Environment,
     graph: &[u8],
     options: &RuntimeOptions,
 ) -> Result<(Session, ProviderChoice), BuildError> {
-    let env = environment(options.library.as_deref()).map_err(BuildError::Runtime)?;
     let (choice, providers) = choose(options).map_err(BuildError::Runtime)?;
     let mut builder = Session::builder(env)
         .map_err(runtime_error)?
@@ -161,7 +162,7 @@ pub fn load(
     // graph made both slower (measured: +6 ms). Then the checksum is computed on a second thread
     // while ONNX Runtime parses the graph; the session is returned only when the checksum
     // matches, and a mismatch is reported before any parse error it may have caused.
-    environment(options.library.as_deref())?;
+    let env = environment(options.library.as_deref())?;
     let (found, session) = std::thread::scope(|scope| {
         let checksum = || hex(&Sha256::digest(&map[..]));
         // If no thread can be made, the checksum is simply computed here afterwards.
@@ -169,7 +170,7 @@ pub fn load(
             .name("edgevae-checksum".into())
             .spawn_scoped(scope, checksum)
             .ok();
-        let session = build_session(&map, options);
+        let session = build_session(env, &map, options);
         let found = digest.and_then(|d| d.join().ok()).unwrap_or_else(checksum);
         (found, session)
     });

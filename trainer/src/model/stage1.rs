@@ -175,9 +175,12 @@ impl Stage1 {
                 &q,
             )
             .map(|(parts, outlier)| (parts, Some(outlier)))?,
-            None if !clean => (vae_loss(x, &decoded.mean, &self.log_gamma, &q)?, None),
             None => {
                 let parts = vae_loss(x, &decoded.mean, &self.log_gamma, &q)?;
+                // The plain decoder's outlier mask only feeds the next pass's cleaned input.
+                if !clean {
+                    return Ok((parts, None, decoded.mean.detach()));
+                }
                 let limit = self
                     .log_gamma
                     .detach()

@@ -74,7 +74,7 @@ impl CustomOp2 for BiasAdd {
 }
 
 /// The sum over rows of a [n, m] tensor: [m].
-pub fn column_sum(t: &Tensor) -> candle_core::Result<Tensor> {
+fn column_sum(t: &Tensor) -> candle_core::Result<Tensor> {
     let t = t.contiguous()?;
     if fast_path(&t) && t.rank() == 2 {
         t.apply_op1_no_bwd(&ColumnSum)

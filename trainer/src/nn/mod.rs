@@ -8,7 +8,7 @@ mod params;
 mod schedule;
 
 pub use adamw::{AdamW, AdamWConfig};
-pub use bias_add::{add_bias, column_sum};
+pub use bias_add::add_bias;
 pub use dense::Dense;
 pub use mlp::{Activation, Mlp};
 pub use params::ParamStore;
