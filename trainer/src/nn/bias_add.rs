@@ -1,7 +1,7 @@
 //! Adding a bias row to every row of a batch, with a backward pass that sums the gradient's
 //! columns in one contiguous sweep. candle's own backward for `broadcast_add` reduces over the
 //! batch dimension with strided reads: about 370 µs for a 256 × 512 gradient on the development
-//! machine, some 10 % of a stage-1 training step; the sweep takes a few microseconds. Results
+//! machine; with this op a stage-1 step at batch 256 on one thread went 25.4 -> 23.6 ms. Results
 //! equal `broadcast_add` exactly; the bias gradient differs only in summation order.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor};
