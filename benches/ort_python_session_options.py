@@ -1,11 +1,15 @@
 """ONNX Runtime session options, measured from Python on the sampler graph of a model directory
 (the README's "Runtime sampler" notes): what each option does to batch-1 latency, to
 throughput, and to the time to build a session.
-usage: python ort_python_session_options.py <model dir> latency|throughput|build
+usage: python ort_python_session_options.py <model dir> latency|throughput|pinning|build
   latency     1 thread, batch 1: default against each option, interleaved, median of 5 rounds
   throughput  weight prepacking on/off and spinning on/off at batch 1, 64 and 256, 2 threads
-  build       session build time, fresh process per run: 1 or 2 threads, spinning on/off"""
+  pinning     intra_op_num_threads 0 (ONNX Runtime picks the count and pins its workers to
+              cores) against the same count given explicitly (no pinning), batch 1, 64, 256
+  build       session build time, fresh process per run: 1 or 2 threads, spinning on/off,
+              and thread count 0 (pinned workers)"""
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -73,9 +77,17 @@ def main():
         }
         for batch, iters in ((1, 1000), (64, 200), (256, 100)):
             compare(variants, k, batch, iters)
+    elif what == "pinning":
+        cpus = len(os.sched_getaffinity(0))
+        variants = {
+            "0 (pinned workers)": session(path, 0),
+            f"{cpus} given explicitly": session(path, cpus),
+        }
+        for batch, iters in ((1, 1000), (64, 200), (256, 100)):
+            compare(variants, k, batch, iters)
     elif what == "build":
-        for threads in (1, 2):
-            for spin in ("1", "0"):
+        for threads, spins in ((1, ("1", "0")), (2, ("1", "0")), (0, ("1",))):
+            for spin in spins:
                 runs = [
                     float(subprocess.run([sys.executable, __file__, sys.argv[1], "build-once", str(threads), spin],
                                          capture_output=True, text=True, check=True).stdout)

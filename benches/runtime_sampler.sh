@@ -20,8 +20,5 @@ EDGEVAE_BENCH_MODEL="$root/$model" cargo bench -q -p edgevae-runtime --bench sam
     | grep -E "^sampler_|time:|thrpt:"
 target/venv-onnx/bin/python benches/ort_python_sampler.py "$model" 1 1
 target/venv-onnx/bin/python benches/ort_python_sampler.py "$model" 256 2
-# Cold start, each in a fresh process: the batch-1 latency configuration (1 thread), the same
-# without weight prepacking, and ONNX Runtime's default thread pool.
-target/release/edgevae bench cold-start --model "$model" --threads 1 --repeat 10 | tail -1
-target/release/edgevae bench cold-start --model "$model" --threads 1 --no-prepack --repeat 10 | tail -1
-target/release/edgevae bench cold-start --model "$model" --repeat 10 | tail -1
+# Cold start, each in a fresh process, configurations interleaved.
+benches/cold_start.sh "$model" 15

@@ -156,7 +156,7 @@ typedef struct edgevae_options {
      */
     const char *providers;
     /**
-     * Intra-op threads of ONNX Runtime; 0 lets ONNX Runtime choose.
+     * Intra-op threads of ONNX Runtime; 0: one per CPU this process may use.
      */
     uint32_t threads;
     /**

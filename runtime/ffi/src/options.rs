@@ -26,7 +26,7 @@ pub struct edgevae_options {
     /// (e.g. `"tensorrt,cuda,cpu"`). An unavailable provider falls back to the next one, CPU
     /// last, unless `strict` is set. NULL or empty means `"cpu"`.
     pub providers: *const c_char,
-    /// Intra-op threads of ONNX Runtime; 0 lets ONNX Runtime choose.
+    /// Intra-op threads of ONNX Runtime; 0: one per CPU this process may use.
     pub threads: u32,
     /// Fail with `EDGEVAE_STATUS_PROVIDER_UNAVAILABLE` instead of falling back.
     pub strict: bool,

@@ -130,9 +130,9 @@ fn build_session(
         .map_err(runtime_error)?
         .with_execution_providers(providers)
         .map_err(runtime_error)?;
-    if let Some(t) = options.threads {
-        builder = builder.with_intra_threads(t).map_err(runtime_error)?;
-    }
+    builder = builder
+        .with_intra_threads(options.intra_threads())
+        .map_err(runtime_error)?;
     let session = builder
         .commit_from_memory(graph)
         .map_err(BuildError::Parse)?;

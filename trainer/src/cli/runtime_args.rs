@@ -23,7 +23,7 @@ pub struct RuntimeArgs {
     /// batch-1 latency, but less throughput on large batches.
     #[arg(long)]
     no_prepack: bool,
-    /// Intra-op threads of ONNX Runtime (default: ONNX Runtime's choice, one per core).
+    /// Intra-op threads of ONNX Runtime (default: one per CPU this process may use).
     #[arg(long)]
     threads: Option<usize>,
 }
