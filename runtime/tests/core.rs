@@ -13,7 +13,7 @@ const SHA_B: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba98765
 fn base_json() -> String {
     format!(
         concat!(
-            r#"{{"format_version":1,"trainer_version":"0.1.0","input_dim":784,"latent":64,"#,
+            r#"{{"format_version":2,"trainer_version":"0.1.0","input_dim":784,"latent":64,"#,
             r#""image_shape":[28,28],"scaling":"unit","gamma_stage1":0.0027,"gamma_stage2":0.87,"#,
             r#""graphs":[{{"role":"sampler","precision":"fp32","file":"sampler_fp32.onnx","#,
             r#""sha256":"{a}","bytes":1234567}},"#,
@@ -51,7 +51,7 @@ fn graph_json(role: &str, precision: &str, file: &str) -> String {
 fn with_graphs(graphs: &[String]) -> String {
     format!(
         concat!(
-            r#"{{"format_version":1,"trainer_version":"0.1.0","input_dim":784,"latent":64,"#,
+            r#"{{"format_version":2,"trainer_version":"0.1.0","input_dim":784,"latent":64,"#,
             r#""image_shape":null,"scaling":"real","gamma_stage1":1.0,"gamma_stage2":1.0,"#,
             r#""graphs":[{}],"outlier":null}}"#
         ),
@@ -73,14 +73,15 @@ fn assert_syntax_error(json: &str) {
 // ---------------------------------------------------------------- valid manifests
 
 #[test]
-fn format_version_constant_is_one() {
-    assert_eq!(FORMAT_VERSION, 1);
+fn format_version_constant_is_two() {
+    // 2: log-likelihood element scores; a version-1 manifest's threshold meant something else.
+    assert_eq!(FORMAT_VERSION, 2);
 }
 
 #[test]
 fn valid_manifest_parses_with_expected_fields() {
     let m = parse(&base_json()).expect("valid manifest");
-    assert_eq!(m.format_version, 1);
+    assert_eq!(m.format_version, 2);
     assert_eq!(m.trainer_version.as_str(), "0.1.0");
     assert_eq!(m.input_dim, 784);
     assert_eq!(m.latent, 64);
@@ -160,7 +161,7 @@ fn manifest_with_outlier_thresholds_parses() {
 fn pretty_printed_manifest_with_trailing_newline_parses() {
     let json = format!(
         r#"{{
-  "format_version": 1,
+  "format_version": 2,
   "trainer_version": "0.1.0",
   "input_dim": 3,
   "latent": 2,
@@ -256,7 +257,7 @@ fn trailing_garbage_is_syntax_error() {
 #[test]
 fn missing_required_field_is_syntax_error() {
     assert_syntax_error(&variant(r#""latent":64,"#, ""));
-    assert_syntax_error(&variant(r#""format_version":1,"#, ""));
+    assert_syntax_error(&variant(r#""format_version":2,"#, ""));
     assert_syntax_error(&variant(r#""scaling":"unit","#, ""));
     assert_syntax_error(&variant(r#","bytes":654321"#, ""));
 }
@@ -286,12 +287,17 @@ fn unknown_precision_is_syntax_error() {
 
 #[test]
 fn unsupported_format_version() {
+    for old_or_new in [1, 3] {
+        assert_eq!(
+            parse(&variant(
+                r#""format_version":2"#,
+                &format!(r#""format_version":{old_or_new}"#)
+            )),
+            Err(CoreError::UnsupportedFormat { found: old_or_new })
+        );
+    }
     assert_eq!(
-        parse(&variant(r#""format_version":1"#, r#""format_version":2"#)),
-        Err(CoreError::UnsupportedFormat { found: 2 })
-    );
-    assert_eq!(
-        parse(&variant(r#""format_version":1"#, r#""format_version":0"#)),
+        parse(&variant(r#""format_version":2"#, r#""format_version":0"#)),
         Err(CoreError::UnsupportedFormat { found: 0 })
     );
 }
@@ -420,7 +426,6 @@ fn outlier_thresholds_are_validated() {
         r#""score_threshold":null,"element_threshold":9.0,"contamination":0.05"#,
         r#""score_threshold":12.5,"element_threshold":null,"contamination":0.05"#,
         r#""score_threshold":12.5,"element_threshold":9.0,"contamination":null"#,
-        r#""score_threshold":12.5,"element_threshold":-9.0,"contamination":0.05"#,
         r#""score_threshold":12.5,"element_threshold":9.0,"contamination":1.5"#,
         r#""score_threshold":12.5,"element_threshold":9.0,"contamination":-0.1"#,
     ] {
@@ -429,6 +434,15 @@ fn outlier_thresholds_are_validated() {
             &format!(r#""outlier":{{{bad},"element_noise":[{noise}]}}"#),
         ));
     }
+    // Log-likelihood thresholds may be negative (a narrow value range); scores too.
+    let negative = r#""score_threshold":-3.5,"element_threshold":-9.0,"contamination":0.05"#;
+    let m = parse(&variant(
+        r#""outlier":null"#,
+        &format!(r#""outlier":{{{negative},"element_noise":[{noise}]}}"#),
+    ))
+    .expect("negative thresholds are valid");
+    let o = m.outlier.expect("outlier");
+    assert_eq!((o.score_threshold, o.element_threshold), (-3.5, -9.0));
 }
 
 #[test]

@@ -145,16 +145,41 @@ fn passes_remask_against_the_original_and_are_deterministic() {
     assert_eq!(a.cleaned(), b.cleaned());
     assert_eq!(a.reconstruction(), b.reconstruction());
 
-    // The last pass's mask and cleaned rows come from the original x and the last reconstruction.
-    let threshold = ELEMENT_THRESHOLD as f32;
+    // The last pass's element scores, mask and cleaned rows come from the original x and the
+    // last reconstruction: s = (x - r)^2 / noise + ln(2 pi noise), masked above the threshold.
+    let noise = f64::from(ELEMENT_NOISE);
     let elements = x
         .iter()
         .zip(a.reconstruction())
+        .zip(a.element_scores())
         .zip(a.mask().iter().zip(a.cleaned()));
-    for (k, ((&xk, &r), (&m, &c))) in elements.enumerate() {
-        let masked = (xk - r) * (xk - r) / ELEMENT_NOISE > threshold;
+    let mut checked = 0;
+    for (k, (((&xk, &r), &s), (&m, &c))) in elements.enumerate() {
+        let want = f64::from(xk - r).powi(2) / noise + (2.0 * std::f64::consts::PI * noise).ln();
+        assert!(
+            (f64::from(s) - want).abs() <= 1e-4 * want.abs().max(1.0),
+            "element {k}: score {s}, expected {want}"
+        );
+        if (want - ELEMENT_THRESHOLD).abs() < 1e-4 {
+            continue; // f32 rounding decides at the threshold itself
+        }
+        let masked = want > ELEMENT_THRESHOLD;
         assert_eq!(m, u8::from(masked), "element {k}");
         assert_eq!(c, if masked { r } else { xk }, "element {k}");
+        checked += 1;
+    }
+    assert!(
+        checked > n * d - 5,
+        "only {checked} elements away from the threshold"
+    );
+    // The row score is the mean element score.
+    for (i, &score) in a.scores().iter().enumerate() {
+        let row = &a.element_scores()[i * d..(i + 1) * d];
+        let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
+        assert!(
+            (f64::from(score) - mean).abs() <= 1e-4 * mean.abs().max(1.0),
+            "row {i}"
+        );
     }
     // ... and that reconstruction is not the first pass's.
     let mut one = FilterOutput::new(n, d);

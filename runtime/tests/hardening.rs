@@ -9,7 +9,7 @@ mod harness;
 
 use std::path::{Path, PathBuf};
 
-use edgevae_runtime::core::outlier::filter_row;
+use edgevae_runtime::core::outlier::{filter_row, RowOutput};
 use edgevae_runtime::core::{CoreError, Precision};
 use edgevae_runtime::{FilterOutput, ModelDir, Provider, RuntimeError, RuntimeOptions};
 use serde_json::{json, Value};
@@ -282,6 +282,12 @@ fn manifests(c: &mut Corpus) {
         edgevae_runtime::core::Manifest::parse(&remove(&base, &[F(optional)]))
             .unwrap_or_else(|e| panic!("without {optional}: {e:?}"));
     }
+    // A log-likelihood element threshold may be negative (controls, not cases).
+    for raw in ["-1", "-1e-9", "0"] {
+        let path = [F("outlier"), F("element_threshold")];
+        edgevae_runtime::core::Manifest::parse(&set_raw(&base, &path, raw))
+            .unwrap_or_else(|e| panic!("element_threshold {raw}: {e:?}"));
+    }
 
     // Each field set to values of the wrong type or out of range.
     use Want::{Format, Syntax, Value as V};
@@ -290,7 +296,8 @@ fn manifests(c: &mut Corpus) {
             &[F("format_version")],
             &[
                 ("0", Format(0)),
-                ("2", Format(2)),
+                ("1", Format(1)),
+                ("3", Format(3)),
                 ("99", Format(99)),
                 ("4294967295", Format(u32::MAX)),
                 ("-1", Syntax),
@@ -452,9 +459,8 @@ fn manifests(c: &mut Corpus) {
         (
             &[F("outlier"), F("element_threshold")],
             &[
-                ("-1", V(THRESH_BAD)),
-                ("-1e-9", V(THRESH_BAD)),
                 ("null", V(THRESH_BAD)),
+                ("-1e999", V(THRESH_BAD)),
                 ("1e999", V(THRESH_BAD)),
                 ("\"9\"", Syntax),
             ],
@@ -659,7 +665,7 @@ fn manifest_seeds(c: &mut Corpus) {
     use Want::{Format, Syntax, Value as V};
     let table: &[(&str, Option<Want>)] = &[
         ("valid-small.json", None),
-        ("unknown-format-version.json", Some(Format(2))),
+        ("unknown-format-version.json", Some(Format(3))),
         ("missing-graphs.json", Some(Syntax)),
         ("missing-sha256.json", Some(Syntax)),
         ("wrong-type-latent.json", Some(Syntax)),
@@ -1500,24 +1506,33 @@ fn buffers(c: &mut Corpus) {
 
     // The core's filter_row: every slice of the wrong length, and empty rows.
     let row = vec![0.5f32; 8];
-    let lengths: [(&str, [usize; 4]); 4] = [
-        ("x_mean", [7, 8, 8, 8]),
-        ("noise", [8, 9, 8, 8]),
-        ("mask", [8, 8, 0, 8]),
-        ("cleaned", [8, 8, 8, 7]),
+    let lengths: [(&str, [usize; 5]); 5] = [
+        ("x_mean", [7, 8, 8, 8, 8]),
+        ("log_var", [8, 9, 8, 8, 8]),
+        ("mask", [8, 8, 0, 8, 8]),
+        ("cleaned", [8, 8, 8, 7, 8]),
+        ("element_scores", [8, 8, 8, 8, 3]),
     ];
-    for (name, [mean_len, noise_len, mask_len, cleaned_len]) in lengths {
+    for (name, [mean_len, log_var_len, mask_len, cleaned_len, scores_len]) in lengths {
         let mut mask = vec![0u8; mask_len];
         let mut cleaned = vec![0.0f32; cleaned_len];
-        let found = [mean_len, noise_len, mask_len, cleaned_len]
+        let mut element_scores = vec![0.0f32; scores_len];
+        let found = [mean_len, log_var_len, mask_len, cleaned_len, scores_len]
             .into_iter()
             .find(|&l| l != 8)
             .expect("one wrong");
-        let (mean, noise) = (vec![0.25f32; mean_len], vec![0.01f32; noise_len]);
+        let (mean, log_var) = (vec![0.25f32; mean_len], vec![-4.6f32; log_var_len]);
         c.case(
             "core-filter-row",
             format!("{name} of the wrong length"),
-            || filter_row(&row, &mean, &noise, 9.0, &mut mask, &mut cleaned),
+            || {
+                let out = RowOutput {
+                    mask: &mut mask,
+                    cleaned: &mut cleaned,
+                    element_scores: &mut element_scores,
+                };
+                filter_row(&row, &mean, &log_var, 9.0, out)
+            },
             |e| {
                 ensure(*e == CoreError::BufferLength { expected: 8, found }, || {
                     format!("expected BufferLength {{ 8, {found} }}")
@@ -1528,7 +1543,14 @@ fn buffers(c: &mut Corpus) {
     c.case(
         "core-filter-row",
         "empty row",
-        || filter_row(&[], &[], &[], 9.0, &mut [], &mut []),
+        || {
+            let out = RowOutput {
+                mask: &mut [],
+                cleaned: &mut [],
+                element_scores: &mut [],
+            };
+            filter_row(&[], &[], &[], 9.0, out)
+        },
         |e| {
             ensure(
                 *e == CoreError::BufferLength {

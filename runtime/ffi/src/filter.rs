@@ -54,8 +54,9 @@ pub unsafe extern "C" fn edgevae_filter_new(
 /// of the previous pass and re-mask against the original `x`), and copies the last pass's
 /// results to the caller's buffers:
 ///
-/// - `scores` (`scores_len` = `n`): per-row score, the mean standardised squared residual; a
-///   row is an outlier when its score is above `edgevae_filter_score_threshold`.
+/// - `scores` (`scores_len` = `n`): per-row score, the mean over the row of each element's
+///   score (twice its negative log-likelihood under the model's inlier Gaussian); a row is an
+///   outlier when its score is above `edgevae_filter_score_threshold`.
 /// - `mask` (`mask_len` = `n * input_dim`): 1 where an element is an outlier, else 0.
 /// - `cleaned` (`cleaned_len` = `n * input_dim`): `x` with the masked elements replaced by the
 ///   reconstruction. `cleaned` may be `x` itself, to clean in place.

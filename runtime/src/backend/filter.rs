@@ -1,27 +1,30 @@
 //! Outlier filtering at the edge (method.md section 5): the `filter` graph reconstructs each row,
-//! [`crate::core::outlier::filter_row`] scores it against the calibrated per-element noise, masks
-//! the elements whose residual is implausible and replaces them by the reconstruction.
+//! [`crate::core::outlier::filter_row`] scores every element by its log-likelihood under the
+//! inlier Gaussian (the decoder's variance head for a robust model, the calibrated per-element
+//! noise otherwise), masks the implausible elements and replaces them by the reconstruction.
 //!
 //! Why passes: a large outlier drags the encoder's posterior, so the first reconstruction is
 //! partly pulled towards the corruption. Pass k > 1 reconstructs the cleaned rows of pass k - 1,
 //! but every pass re-masks against the *original* input, so an element once masked by mistake
 //! is given back when a better reconstruction explains it.
 //!
-//! Like [`super::Sampler`], the input tensor and the preallocated `x_mean` output are made on the
-//! first call at a batch size, and only `x_mean` is selected, so a call at a batch size already
-//! seen makes no Rust heap allocation; the results go into a caller-owned [`FilterOutput`].
+//! Like [`super::Sampler`], the input tensor and the preallocated outputs (`x_mean`, and
+//! `x_log_var` for a robust model) are made on the first call at a batch size, and only those
+//! are selected, so a call at a batch size already seen makes no Rust heap allocation; the
+//! results go into a caller-owned [`FilterOutput`].
 
 use ort::memory::Allocator;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
 use ort::value::{Tensor, TensorRef};
 
 use super::{ProviderChoice, RuntimeError};
-use crate::core::outlier::filter_row;
+use crate::core::outlier::{filter_row, RowOutput};
 use crate::core::{buffers::check_len, OutlierThresholds};
 
-/// The graph output the filter reads; the others (`z_mean`, `z_log_var`, `x_log_var`) are not
-/// selected, so ONNX Runtime neither computes nor allocates them where the graph allows.
+/// The graph outputs the filter reads; the others (`z_mean`, `z_log_var`) are not selected, so
+/// ONNX Runtime neither computes nor allocates them where the graph allows.
 const X_MEAN: &str = "x_mean";
+const X_LOG_VAR: &str = "x_log_var";
 
 struct Buffers {
     batch: usize,
@@ -35,14 +38,18 @@ fn ensure_buffers<'a>(
     session: &Session,
     n: usize,
     dim: usize,
+    robust: bool,
 ) -> Result<&'a mut Buffers, RuntimeError> {
     if slot.as_ref().is_none_or(|b| b.batch != n) {
         let x = Tensor::<f32>::new(&Allocator::default(), [n, dim]).map_err(RuntimeError::ort)?;
-        let x_mean =
-            Tensor::<f32>::new(session.allocator(), [n, dim]).map_err(RuntimeError::ort)?;
-        let selector = OutputSelector::no_default()
+        let output =
+            || Tensor::<f32>::new(session.allocator(), [n, dim]).map_err(RuntimeError::ort);
+        let mut selector = OutputSelector::no_default()
             .with(X_MEAN)
-            .preallocate(X_MEAN, x_mean);
+            .preallocate(X_MEAN, output()?);
+        if robust {
+            selector = selector.with(X_LOG_VAR).preallocate(X_LOG_VAR, output()?);
+        }
         let run_options = RunOptions::new()
             .map_err(RuntimeError::ort)?
             .with_outputs(selector);
@@ -61,6 +68,7 @@ fn ensure_buffers<'a>(
 #[derive(Clone, Debug)]
 pub struct FilterOutput {
     scores: Vec<f32>,
+    element_scores: Vec<f32>,
     mask: Vec<u8>,
     cleaned: Vec<f32>,
     reconstruction: Vec<f32>,
@@ -75,6 +83,7 @@ impl FilterOutput {
         let len = max_rows.saturating_mul(dim);
         Self {
             scores: vec![0.0; max_rows],
+            element_scores: vec![0.0; len],
             mask: vec![0; len],
             cleaned: vec![0.0; len],
             reconstruction: vec![0.0; len],
@@ -98,9 +107,16 @@ impl FilterOutput {
         self.scores.len()
     }
 
-    /// Per-row score: the mean standardised squared residual against the original input.
+    /// Per-row score: the mean element score against the original input.
     pub fn scores(&self) -> &[f32] {
         &self.scores[..self.rows]
+    }
+
+    /// Per-element score, row-major: twice the element's negative log-likelihood under the
+    /// inlier Gaussian (see [`crate::core::outlier`]); the mask is where it exceeds the
+    /// manifest's `element_threshold`.
+    pub fn element_scores(&self) -> &[f32] {
+        &self.element_scores[..self.rows * self.dim]
     }
 
     /// Per-element mask, row-major: 1 where the element is an outlier.
@@ -153,6 +169,11 @@ pub struct OutlierFilter {
     dim: usize,
     thresholds: OutlierThresholds,
     element_threshold: f32,
+    /// ln of the calibrated per-element noise: the inlier log-variance when the graph has no
+    /// variance head.
+    noise_log_var: Vec<f32>,
+    /// The graph has the `x_log_var` output (a robust decoder).
+    robust: bool,
     buffers: Option<Buffers>,
 }
 
@@ -162,13 +183,16 @@ impl OutlierFilter {
         provider: ProviderChoice,
         dim: usize,
         thresholds: OutlierThresholds,
+        robust: bool,
     ) -> Self {
         Self {
             session,
             provider,
             dim,
             element_threshold: thresholds.element_threshold as f32,
+            noise_log_var: thresholds.element_noise.iter().map(|v| v.ln()).collect(),
             thresholds,
+            robust,
             buffers: None,
         }
     }
@@ -255,8 +279,7 @@ impl OutlierFilter {
         }
         out.score_threshold = self.thresholds.score_threshold;
         let len = n * d;
-        let noise = self.thresholds.element_noise.as_slice();
-        let b = ensure_buffers(&mut self.buffers, &self.session, n, d)?;
+        let b = ensure_buffers(&mut self.buffers, &self.session, n, d, self.robust)?;
         for pass in 0..passes {
             let source = if pass == 0 { x } else { &out.cleaned[..len] };
             b.x.try_extract_tensor_mut::<f32>()
@@ -267,24 +290,40 @@ impl OutlierFilter {
                 .session
                 .run_with_options(ort::inputs![&b.x], &b.run_options)
                 .map_err(RuntimeError::ort)?;
-            let (_, x_mean) = outputs[0]
+            let (_, x_mean) = outputs[X_MEAN]
                 .try_extract_tensor::<f32>()
                 .map_err(RuntimeError::ort)?;
             check_len(x_mean, n, d)?;
+            let head = if self.robust {
+                let (_, log_var) = outputs[X_LOG_VAR]
+                    .try_extract_tensor::<f32>()
+                    .map_err(RuntimeError::ort)?;
+                check_len(log_var, n, d)?;
+                Some(log_var)
+            } else {
+                None
+            };
             let rows = x
                 .chunks_exact(d)
                 .zip(x_mean.chunks_exact(d))
                 .zip(out.mask[..len].chunks_exact_mut(d))
                 .zip(out.cleaned[..len].chunks_exact_mut(d))
-                .zip(out.scores[..n].iter_mut());
-            for ((((x_row, mean_row), mask_row), cleaned_row), score) in rows {
+                .zip(out.element_scores[..len].chunks_exact_mut(d))
+                .zip(out.scores[..n].iter_mut())
+                .enumerate();
+            for (i, (((((x_row, mean_row), mask), cleaned), element_scores), score)) in rows {
+                let log_var =
+                    head.map_or(self.noise_log_var.as_slice(), |h| &h[i * d..(i + 1) * d]);
                 *score = filter_row(
                     x_row,
                     mean_row,
-                    noise,
+                    log_var,
                     self.element_threshold,
-                    mask_row,
-                    cleaned_row,
+                    RowOutput {
+                        mask,
+                        cleaned,
+                        element_scores,
+                    },
                 )?;
             }
             if pass + 1 == passes {

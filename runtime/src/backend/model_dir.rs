@@ -88,6 +88,7 @@ impl ModelDir {
             choice,
             self.input_dim(),
             thresholds,
+            self.manifest.robust,
         ))
     }
 }

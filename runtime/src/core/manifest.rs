@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{CoreError, Precision};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: element scores are log-likelihoods (version 1 scored standardised residuals against the
+/// same `element_threshold` field, so a version-1 manifest is refused rather than misread).
+pub const FORMAT_VERSION: u32 = 2;
 pub const MAX_GRAPHS: usize = 8;
 /// The widest input whose per-element calibration fits in a manifest (a fixed capacity, so a
 /// device parses it without an allocator; 4096 f32 are 16 KiB).
@@ -81,12 +83,13 @@ pub struct OutlierThresholds {
     /// Per-sample score above which a row is an outlier: the `1 - contamination` quantile of the
     /// validation scores (PyOD's convention).
     pub score_threshold: f64,
-    /// Standardised squared residual `(x - x_mean)^2 / element_noise` above which an element is
-    /// an outlier; the per-element residual threshold is `element_threshold * element_noise[j]`.
+    /// Element score (twice the element's negative log-likelihood, see [`super::outlier`])
+    /// above which an element is an outlier.
     pub element_threshold: f64,
     /// The contamination the score threshold was calibrated for.
     pub contamination: f64,
-    /// Per-element inlier noise variance, `input_dim` values.
+    /// Per-element inlier noise variance, `input_dim` values: the inlier variance of models
+    /// without a variance head.
     pub element_noise: Vec<f32, MAX_CALIBRATED_DIM>,
 }
 
@@ -155,9 +158,10 @@ impl Manifest {
         }
         if let Some(o) = &self.outlier {
             let finite = o.score_threshold.is_finite() && o.element_threshold.is_finite();
-            if !finite || o.element_threshold < 0.0 || !(0.0..=1.0).contains(&o.contamination) {
+            // A log-likelihood threshold may be negative (a narrow value range).
+            if !finite || !(0.0..=1.0).contains(&o.contamination) {
                 return Err(CoreError::ManifestValue(
-                    "outlier thresholds must be finite, element_threshold >= 0, contamination in [0, 1]",
+                    "outlier thresholds must be finite, contamination in [0, 1]",
                 ));
             }
             if o.element_noise.len() != self.input_dim as usize {

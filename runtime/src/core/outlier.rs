@@ -1,34 +1,67 @@
 //! Outlier arithmetic of method.md section 5, shared by the runtime filter, the C ABI and the
 //! trainer's calibration so that all three agree to the bit.
 //!
-//! Per element, the standardised squared residual `r_j = (x_j - x_mean_j)^2 / noise_j`, with
-//! `noise_j` the inlier noise variance calibrated at export. An element is an outlier when
-//! `r_j > element_threshold`; the cleaned signal takes the reconstruction there and the input
-//! elsewhere. The per-sample score is the mean of `r_j` (a standardised residual energy, so
-//! one score threshold serves every element scale).
+//! Per element, the score is twice the element's negative log-likelihood under the decoder's
+//! inlier Gaussian, `s_j = (x_j - x_mean_j)^2 / v_j + ln(2 pi v_j)`, with `v_j` the inlier
+//! variance: the decoder's variance head at this element for a robust model, the per-element
+//! noise calibrated at export otherwise. An element is an outlier when `s_j > element_threshold`;
+//! [`element_threshold`] sets it where an outlier drawn uniformly over the data's range becomes
+//! the likelier explanation. The `ln v_j` term is why this beats the standardised residual
+//! alone: a large residual where the model expects little spread is strong evidence, the same
+//! residual where it expects much spread is weak (on corrupted MNIST the element AUROC went from
+//! 0.933 to 0.968; README, "Outlier filtering"). The cleaned signal takes the reconstruction at
+//! outliers and the input elsewhere; the per-sample score is the mean of `s_j`.
 
 use super::CoreError;
 
-/// Standardised squared residual of one element.
+/// ln(2 pi).
+const LN_2PI: f32 = 1.837_877_1;
+
+/// Twice the negative log-likelihood of `x` under N(`x_mean`, exp(`log_var`)).
 #[inline]
-pub fn standardised_residual(x: f32, x_mean: f32, noise: f32) -> f32 {
+pub fn element_score(x: f32, x_mean: f32, log_var: f32) -> f32 {
     let e = x - x_mean;
-    e * e / noise
+    e * e * libm::expf(-log_var) + log_var + LN_2PI
 }
 
-/// Scores one row: writes the mask (1 = outlier) and the cleaned row, returns the score.
-/// `x` is the original input (every pass re-masks against it), `x_mean` the latest
-/// reconstruction. All slices must have the same length.
+/// The element threshold at which an outlier uniform over a range of width `range` (with prior
+/// probability `prior` per element) and an inlier explain a value equally well:
+/// `2 ln((1 - prior) / prior) + 2 ln(range)`. `None` unless 0 < `prior` < 1 and `range` > 0.
+pub fn element_threshold(prior: f64, range: f64) -> Option<f64> {
+    let valid = prior > 0.0 && prior < 1.0 && range.is_finite() && range > 0.0;
+    valid.then(|| 2.0 * libm::log((1.0 - prior) / prior) + 2.0 * libm::log(range))
+}
+
+/// The rows [`filter_row`] writes: one value per element each.
+pub struct RowOutput<'a> {
+    /// 1 where the element is an outlier.
+    pub mask: &'a mut [u8],
+    /// The input with outliers replaced by the reconstruction.
+    pub cleaned: &'a mut [f32],
+    /// Each element's score `s_j`.
+    pub element_scores: &'a mut [f32],
+}
+
+/// Scores one row, writes its mask, cleaned values and element scores, and returns the
+/// per-sample score. `x` is the original input (every pass re-masks against it), `x_mean` the
+/// latest reconstruction, `log_var` the inlier log-variance of each element. All slices must
+/// have the same length.
 pub fn filter_row(
     x: &[f32],
     x_mean: &[f32],
-    noise: &[f32],
+    log_var: &[f32],
     element_threshold: f32,
-    mask: &mut [u8],
-    cleaned: &mut [f32],
+    out: RowOutput<'_>,
 ) -> Result<f32, CoreError> {
     let d = x.len();
-    for len in [x_mean.len(), noise.len(), mask.len(), cleaned.len()] {
+    let lens = [
+        x_mean.len(),
+        log_var.len(),
+        out.mask.len(),
+        out.cleaned.len(),
+        out.element_scores.len(),
+    ];
+    for len in lens {
         if len != d {
             return Err(CoreError::BufferLength {
                 expected: d,
@@ -42,15 +75,16 @@ pub fn filter_row(
             found: 0,
         });
     }
-    let mut energy = 0.0f64;
+    let mut total = 0.0f64;
     for j in 0..d {
-        let r = standardised_residual(x[j], x_mean[j], noise[j]);
-        energy += f64::from(r);
-        let outlier = r > element_threshold;
-        mask[j] = u8::from(outlier);
-        cleaned[j] = if outlier { x_mean[j] } else { x[j] };
+        let s = element_score(x[j], x_mean[j], log_var[j]);
+        total += f64::from(s);
+        let outlier = s > element_threshold;
+        out.element_scores[j] = s;
+        out.mask[j] = u8::from(outlier);
+        out.cleaned[j] = if outlier { x_mean[j] } else { x[j] };
     }
-    Ok((energy / d as f64) as f32)
+    Ok((total / d as f64) as f32)
 }
 
 /// The `q` quantile (0 <= q <= 1) of `values` with linear interpolation between order

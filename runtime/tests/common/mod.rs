@@ -7,11 +7,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// Per-element noise variance written into the calibrated copy (residual threshold 0.3 with
-/// `ELEMENT_THRESHOLD` 9).
+/// Per-element noise variance written into the calibrated copy (the quickstart model has no
+/// variance head, so this is its inlier variance).
 pub const ELEMENT_NOISE: f32 = 0.01;
-pub const ELEMENT_THRESHOLD: f64 = 9.0;
-pub const SCORE_THRESHOLD: f64 = 1.0;
+/// What an element score adds to the standardised residual at that noise: ln(2 pi 0.01).
+pub const LOG_NORMALISER: f64 = -2.767_293_119_578_746;
+/// Standardised residual 9 (residual threshold 0.3) as an element score.
+pub const ELEMENT_THRESHOLD: f64 = 9.0 + LOG_NORMALISER;
+/// Mean standardised residual 1 as a row score.
+pub const SCORE_THRESHOLD: f64 = 1.0 + LOG_NORMALISER;
 
 /// The repository root: the nearest ancestor of the including crate that holds
 /// models/quickstart (this module serves crates at two depths).

@@ -27,10 +27,15 @@ pub struct ExportArgs {
     /// 100 * (1 - contamination) percentile of the calibration scores (PyOD's convention).
     #[arg(long, default_value_t = 0.1)]
     contamination: f64,
-    /// Standardised squared residual (x - x_mean)^2 / noise above which an element is an
-    /// outlier; 9 is three inlier noise standard deviations.
-    #[arg(long, default_value_t = 9.0)]
-    element_threshold: f64,
+    /// Prior probability that an element is an outlier. An element is masked when an outlier
+    /// drawn uniformly over the calibration values' range explains it better than the model's
+    /// inlier Gaussian, with this prior: element threshold 2 ln((1 - p) / p) + 2 ln(range) on
+    /// the element score (twice its negative log-likelihood).
+    #[arg(long, default_value_t = 0.1)]
+    element_prior: f64,
+    /// Use this element threshold instead of the one --element-prior gives.
+    #[arg(long, conflicts_with = "element_prior")]
+    element_threshold: Option<f64>,
     /// Calibrate on this data (built-in name or path, as `train --data`; its validation split
     /// is used) instead of the run's own validation rows.
     #[arg(long)]
@@ -72,11 +77,12 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         };
         let opts = CalibrationOptions {
             contamination: args.contamination,
+            element_prior: args.element_prior,
             element_threshold: args.element_threshold,
         };
         let o = calibrate(&run, &rows, &opts)?;
         println!(
-            "calibrated on {} rows: score threshold {:.4} (contamination {}), element threshold {}",
+            "calibrated on {} rows: score threshold {:.4} (contamination {}), element threshold {:.3}",
             rows.len(),
             o.score_threshold,
             o.contamination,

@@ -136,7 +136,7 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
         thresholds.contamination
     );
     println!(
-        "masked elements: {masked} ({:.2} %) with standardised residual above {}",
+        "masked elements: {masked} ({:.2} %) with element score (2 x negative log-likelihood) above {:.3}",
         100.0 * masked as f64 / (n * d) as f64,
         thresholds.element_threshold
     );

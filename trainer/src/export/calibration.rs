@@ -1,12 +1,14 @@
 //! Outlier calibration at export (method.md section 5): from the run's validation rows, the
-//! per-element inlier noise variance, and the per-sample score threshold for a contamination
-//! fraction. Scoring goes through `edgevae_runtime::core::outlier`, the code the runtime runs, so
-//! the threshold means the same thing on the device.
+//! per-element inlier noise variance, the element threshold, and the per-sample score threshold
+//! for a contamination fraction. Scoring goes through `edgevae_runtime::core::outlier`, the code
+//! the runtime runs, so the thresholds mean the same thing on the device.
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::train::LoadedRun;
-use edgevae_runtime::core::outlier::{filter_row, quantile, score_threshold};
+use edgevae_runtime::core::outlier::{
+    element_threshold, filter_row, quantile, score_threshold, RowOutput,
+};
 use edgevae_runtime::core::{OutlierThresholds, MAX_CALIBRATED_DIM};
 
 /// The median of a chi-square variable with one degree of freedom: the median squared residual
@@ -18,18 +20,32 @@ pub struct CalibrationOptions {
     /// Expected fraction of outlier rows (PyOD's convention): the score threshold is the
     /// `1 - contamination` quantile of the calibration scores.
     pub contamination: f64,
-    /// Standardised squared residual above which an element is an outlier (9: three noise
-    /// standard deviations).
-    pub element_threshold: f64,
+    /// Prior probability that an element is an outlier: with the calibration values' range it
+    /// sets the element threshold ([`element_threshold`]).
+    pub element_prior: f64,
+    /// An element threshold to use instead of the one from `element_prior`.
+    pub element_threshold: Option<f64>,
 }
 
 impl Default for CalibrationOptions {
     fn default() -> Self {
         Self {
             contamination: 0.1,
-            element_threshold: 9.0,
+            element_prior: 0.1,
+            element_threshold: None,
         }
     }
+}
+
+/// The width of the calibration values' range: the support of the uniform outlier density.
+fn value_range(data: &Dataset) -> f64 {
+    let (lo, hi) = data
+        .values
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    f64::from(hi) - f64::from(lo)
 }
 
 /// Per-element inlier noise variance: the median squared residual over rows, rescaled to a
@@ -77,26 +93,46 @@ pub fn calibrate(
     if !(0.0..=0.5).contains(&opts.contamination) {
         return bad("--contamination must be in [0, 0.5]".into());
     }
-    if !(opts.element_threshold.is_finite() && opts.element_threshold > 0.0) {
-        return bad("the element threshold must be a positive number".into());
-    }
-    let means = run.reconstruct(&data.values)?;
+    let element_threshold = match opts.element_threshold {
+        Some(t) if t.is_finite() => t,
+        Some(_) => return bad("the element threshold must be a number".into()),
+        None => {
+            let range = value_range(data);
+            element_threshold(opts.element_prior, range).ok_or_else(|| {
+                Error::Config(format!(
+                    "cannot set the element threshold from prior {} and value range {range} \
+                     (the prior must be in (0, 1), the calibration rows must not be constant)",
+                    opts.element_prior
+                ))
+            })?
+        }
+    };
+    let (means, head_log_var) = run.reconstruct_with_log_var(&data.values)?;
     let floor = match &run.config.stage1.robust {
         Some(r) => r.variance_floor,
         None => run.config.stage1.gamma_floor,
     } as f32;
     let noise = element_noise(data, &means, floor);
+    let noise_log_var: Vec<f32> = noise.iter().map(|v| v.ln()).collect();
     let d = data.dim;
-    let (mut mask, mut cleaned) = (vec![0u8; d], vec![0.0f32; d]);
+    let (mut mask, mut cleaned, mut element_scores) =
+        (vec![0u8; d], vec![0.0f32; d], vec![0.0f32; d]);
     let mut scores = (0..data.len())
         .map(|i| {
+            let row = i * d..(i + 1) * d;
+            let log_var = head_log_var
+                .as_ref()
+                .map_or(noise_log_var.as_slice(), |h| &h[row.clone()]);
             filter_row(
                 data.row(i),
-                &means[i * d..(i + 1) * d],
-                &noise,
-                opts.element_threshold as f32,
-                &mut mask,
-                &mut cleaned,
+                &means[row],
+                log_var,
+                element_threshold as f32,
+                RowOutput {
+                    mask: &mut mask,
+                    cleaned: &mut cleaned,
+                    element_scores: &mut element_scores,
+                },
             )
         })
         .collect::<std::result::Result<Vec<f32>, _>>()
@@ -107,7 +143,7 @@ pub fn calibrate(
         .map_err(|_| Error::Config("calibration does not fit the manifest".into()))?;
     Ok(OutlierThresholds {
         score_threshold: f64::from(threshold),
-        element_threshold: opts.element_threshold,
+        element_threshold,
         contamination: opts.contamination,
         element_noise,
     })
@@ -216,6 +252,24 @@ mod tests {
         Dataset::new(MEAN.len(), None, Scaling::Real, values)
     }
 
+    /// Each row's score worked by hand: the mean over its elements of e^2 / v + ln(2 pi v), with
+    /// e the residual against [`MEAN`] and v the inlier variance of column j.
+    fn hand_scores(data: &Dataset, variance: impl Fn(usize) -> f64) -> Vec<f64> {
+        (0..data.len())
+            .map(|i| {
+                let row = data.row(i);
+                (0..MEAN.len())
+                    .map(|j| {
+                        let v = variance(j);
+                        f64::from(row[j] - MEAN[j]).powi(2) / v
+                            + (2.0 * std::f64::consts::PI * v).ln()
+                    })
+                    .sum::<f64>()
+                    / MEAN.len() as f64
+            })
+            .collect()
+    }
+
     /// The `q` quantile with numpy's default (linear) rule: position `q (n - 1)` in the sorted
     /// values, interpolated between its neighbours.
     fn numpy_quantile(values: &[f64], q: f64) -> f64 {
@@ -252,7 +306,8 @@ mod tests {
         let data = rows();
         let opts = CalibrationOptions {
             contamination: 0.1,
-            element_threshold: 9.0,
+            element_threshold: Some(9.0),
+            ..CalibrationOptions::default()
         };
         let t = calibrate(&run, &data, &opts)?;
         let residual = |i: usize, j: usize| data.values[i * 3 + j] - MEAN[j];
@@ -273,16 +328,9 @@ mod tests {
         }
         assert_eq!(t.element_noise[2], GAMMA_FLOOR as f32, "the floor applies");
 
-        // Scores: the mean standardised squared residual of each row; the threshold is their
-        // numpy-style 0.9 quantile.
-        let scores: Vec<f64> = (0..5)
-            .map(|i| {
-                (0..3)
-                    .map(|j| f64::from(residual(i, j)).powi(2) / f64::from(t.element_noise[j]))
-                    .sum::<f64>()
-                    / 3.0
-            })
-            .collect();
+        // Scores: the mean over a row of e^2 / v + ln(2 pi v), v the calibrated noise; the
+        // threshold is their numpy-style 0.9 quantile.
+        let scores = hand_scores(&data, |j| f64::from(t.element_noise[j]));
         close(
             t.score_threshold,
             numpy_quantile(&scores, 0.9),
@@ -334,6 +382,17 @@ mod tests {
             close(f64::from(got), want, 1e-5, &format!("column {j}"));
         }
         assert!(a.element_noise.iter().all(|&v| v >= VARIANCE_FLOOR as f32));
+
+        // The scores do use the head: its variance is floor + gamma at every element here.
+        for (t, gamma) in [(&a, 0.02), (&b, 1e-12)] {
+            let scores = hand_scores(&data, |_| VARIANCE_FLOOR + gamma);
+            close(
+                t.score_threshold,
+                numpy_quantile(&scores, 0.9),
+                1e-4,
+                &format!("score threshold, gamma {gamma}"),
+            );
+        }
         Ok(())
     }
 
@@ -347,7 +406,8 @@ mod tests {
                 &data,
                 &CalibrationOptions {
                     contamination,
-                    element_threshold,
+                    element_threshold: Some(element_threshold),
+                    ..CalibrationOptions::default()
                 },
             )
         };
@@ -360,12 +420,31 @@ mod tests {
         for c in [0.0, 0.5] {
             assert!(with(c, 9.0).is_ok(), "contamination {c} is allowed");
         }
-        for e in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        for e in [f64::NAN, f64::INFINITY] {
             assert!(
                 matches!(with(0.1, e), Err(Error::Config(_))),
                 "threshold {e}"
             );
         }
+        // A log-likelihood threshold may be zero or negative.
+        for e in [0.0, -1.0] {
+            assert_eq!(with(0.1, e)?.element_threshold, e);
+        }
+        for prior in [0.0, 1.0, -0.1, f64::NAN] {
+            let opts = CalibrationOptions {
+                element_prior: prior,
+                ..CalibrationOptions::default()
+            };
+            assert!(
+                matches!(calibrate(&run, &data, &opts), Err(Error::Config(m)) if m.contains("prior")),
+                "prior {prior}"
+            );
+        }
+        let constant = Dataset::new(3, None, Scaling::Real, vec![1.0; 9]);
+        assert!(matches!(
+            calibrate(&run, &constant, &CalibrationOptions::default()),
+            Err(Error::Config(m)) if m.contains("constant")
+        ));
         let wide = Dataset::new(4, None, Scaling::Real, vec![0.0; 8]);
         assert!(matches!(
             calibrate(&run, &wide, &CalibrationOptions::default()),

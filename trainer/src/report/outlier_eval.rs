@@ -91,8 +91,8 @@ fn checked(data: &Dataset) -> Result<(&[f32], &[bool])> {
     }
 }
 
-/// Runs a model directory's filter over `data` with `passes`; element scores are the
-/// standardised squared residuals against the last pass's reconstruction.
+/// Runs a model directory's filter over `data` with `passes`; element scores are the filter's
+/// (log-likelihoods against the last pass's reconstruction).
 pub fn score_model(
     model_dir: &Path,
     options: RuntimeOptions,
@@ -112,7 +112,6 @@ pub fn score_model(
             model.input_dim()
         )));
     }
-    let noise: Vec<f32> = filter.thresholds().element_noise.to_vec();
     let chunk = 256;
     let mut out = FilterOutput::new(chunk, d);
     let mut scores = Vec::with_capacity(data.values.len());
@@ -123,10 +122,7 @@ pub fn score_model(
         filter
             .filter_into(rows, n, passes, &mut out)
             .map_err(|e| Error::Config(e.to_string()))?;
-        for (i, (x, m)) in rows.iter().zip(out.reconstruction()).enumerate() {
-            let e = x - m;
-            scores.push(e * e / noise[i % d]);
-        }
+        scores.extend_from_slice(out.element_scores());
         cleaned.extend_from_slice(out.cleaned());
         masked += out.mask().iter().filter(|&&v| v != 0).count();
     }

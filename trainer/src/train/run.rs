@@ -220,6 +220,28 @@ impl LoadedRun {
         Ok(out)
     }
 
+    /// Posterior-mean reconstructions of `rows` (row-major, `dim` each) and, for a robust
+    /// decoder, the log of its per-element inlier variance (the filter graph's `x_log_var`).
+    pub fn reconstruct_with_log_var(&self, rows: &[f32]) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+        let d = self.config.stage1.input_dim;
+        let mut means = Vec::with_capacity(rows.len());
+        let mut log_vars = self
+            .stage1
+            .variance_head
+            .as_ref()
+            .map(|_| Vec::with_capacity(rows.len()));
+        for chunk in rows.chunks(512 * d) {
+            let x = Tensor::from_slice(chunk, (chunk.len() / d, d), &self.device)?;
+            let q = self.stage1.encode(&x)?;
+            let decoded = self.stage1.decode_full(&q.mean)?;
+            means.extend(decoded.mean.flatten_all()?.to_vec1::<f32>()?);
+            if let (Some(out), Some(v)) = (log_vars.as_mut(), decoded.variance) {
+                out.extend(v.log()?.flatten_all()?.to_vec1::<f32>()?);
+            }
+        }
+        Ok((means, log_vars))
+    }
+
     /// Posterior-mean reconstructions of `rows` (row-major, `dim` each).
     pub fn reconstruct(&self, rows: &[f32]) -> Result<Vec<f32>> {
         let d = self.config.stage1.input_dim;
