@@ -1,5 +1,5 @@
 //! Integration tests of the no_std core's public API: manifest parsing and validation, the
-//! seeded Gaussian stream, buffer-length checks and precision names.
+//! seeded Gaussian stream, buffer-length checks, precision names and the outlier arithmetic.
 
 use edgevae_runtime::core::{
     buffers::check_len, manifest::OutlierThresholds, CoreError, GaussianRng, GraphEntry, GraphRole,
@@ -750,4 +750,54 @@ fn outlier_noise_must_be_positive() {
 fn outlier_noise_wider_than_the_capacity_is_a_syntax_error_not_a_panic() {
     let err = parse(&outlier_json(&vec!["0.5"; 5000].join(","))).unwrap_err();
     assert_eq!(err, CoreError::ManifestSyntax);
+}
+
+#[test]
+fn element_score_is_twice_the_gaussian_negative_log_likelihood() {
+    use edgevae_runtime::core::outlier::element_score;
+    let ln_2pi = (2.0 * std::f64::consts::PI).ln();
+    for (x, mean, var) in [
+        (0.5f64, 0.2f64, 0.01f64),
+        (-1.0, 2.0, 4.0),
+        (3.0, 3.0, 1e-4),
+    ] {
+        let want = (x - mean).powi(2) / var + (var).ln() + ln_2pi;
+        let got = f64::from(element_score(x as f32, mean as f32, var.ln() as f32));
+        assert!(
+            (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+            "{x} {mean} {var}: {got} vs {want}"
+        );
+    }
+    // The same residual where the model expects more spread scores lower.
+    assert!(element_score(0.3, 0.0, 0.01f32.ln()) > element_score(0.3, 0.0, 0.09f32.ln()));
+}
+
+#[test]
+fn element_threshold_from_prior_and_range() {
+    use edgevae_runtime::core::outlier::element_threshold;
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    // p = 0.1 on [0, 1]: 2 ln 9.
+    assert!(close(
+        element_threshold(0.1, 1.0).expect("valid"),
+        2.0 * 9f64.ln()
+    ));
+    // Even odds: only the range counts; a range of e adds 2.
+    assert!(close(
+        element_threshold(0.5, std::f64::consts::E).expect("valid"),
+        2.0
+    ));
+    for (prior, range) in [
+        (0.0, 1.0),
+        (1.0, 1.0),
+        (f64::NAN, 1.0),
+        (0.1, 0.0),
+        (0.1, -1.0),
+        (0.1, f64::INFINITY),
+    ] {
+        assert_eq!(
+            element_threshold(prior, range),
+            None,
+            "prior {prior}, range {range}"
+        );
+    }
 }
