@@ -35,6 +35,14 @@ pub fn is_temp_name(name: &OsStr) -> bool {
 /// name, so a later process never overwrites them) left in `dir`; returns how many. A missing
 /// `dir` holds none.
 pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
+    remove_files_named(dir, |name| {
+        temp_owner(name).is_some_and(|pid| pid != std::process::id())
+    })
+}
+
+/// Removes the plain files of `dir` whose name `doomed` picks; returns how many. A missing `dir`
+/// holds none.
+pub fn remove_files_named(dir: &Path, doomed: impl Fn(&OsStr) -> bool) -> Result<usize> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -43,8 +51,7 @@ pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
     let mut removed = 0;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let stale = temp_owner(&entry.file_name()).is_some_and(|pid| pid != std::process::id());
-        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+        if doomed(&entry.file_name()) && entry.file_type().is_ok_and(|t| t.is_file()) {
             fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
             removed += 1;
         }

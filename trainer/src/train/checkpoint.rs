@@ -41,24 +41,15 @@ fn is_checkpoint_name(name: &str) -> bool {
 pub fn remove_stale(run_dir: &Path, state: &RunState) -> Result<()> {
     let dir = run_dir.join(DIR);
     atomic_file::remove_stale_temps(&dir)?;
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(&dir, e)),
-    };
     let named = |n: &str| {
         [&state.stage1, &state.stage2]
             .iter()
             .any(|p| p.checkpoint.as_deref() == Some(n))
     };
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(&dir, e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if is_checkpoint_name(name) && !named(name) {
-            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-        }
-    }
+    atomic_file::remove_files_named(&dir, |name| {
+        name.to_str()
+            .is_some_and(|n| is_checkpoint_name(n) && !named(n))
+    })?;
     Ok(())
 }
 
