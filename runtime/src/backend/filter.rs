@@ -63,6 +63,19 @@ fn ensure_buffers<'a>(
         .ok_or_else(|| RuntimeError::Ort("filter buffers missing".into()))
 }
 
+/// The selected output `name` as f32 values (its presence was checked when the model loaded).
+fn output<'a>(
+    outputs: &'a ort::session::SessionOutputs<'_>,
+    name: &str,
+) -> Result<&'a [f32], RuntimeError> {
+    outputs
+        .get(name)
+        .ok_or_else(|| RuntimeError::Ort(format!("the filter graph gave no {name}")))?
+        .try_extract_tensor::<f32>()
+        .map(|(_, values)| values)
+        .map_err(RuntimeError::ort)
+}
+
 /// Results of [`OutlierFilter::filter_into`], allocated once for up to `capacity` rows of `dim`
 /// values; the accessors return the rows of the latest call only.
 #[derive(Clone, Debug)]
@@ -290,14 +303,10 @@ impl OutlierFilter {
                 .session
                 .run_with_options(ort::inputs![&b.x], &b.run_options)
                 .map_err(RuntimeError::ort)?;
-            let (_, x_mean) = outputs[X_MEAN]
-                .try_extract_tensor::<f32>()
-                .map_err(RuntimeError::ort)?;
+            let x_mean = output(&outputs, X_MEAN)?;
             check_len(x_mean, n, d)?;
             let head = if self.robust {
-                let (_, log_var) = outputs[X_LOG_VAR]
-                    .try_extract_tensor::<f32>()
-                    .map_err(RuntimeError::ort)?;
+                let log_var = output(&outputs, X_LOG_VAR)?;
                 check_len(log_var, n, d)?;
                 Some(log_var)
             } else {
