@@ -17,6 +17,7 @@ use ort::memory::Allocator;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
 use ort::value::{Tensor, TensorRef};
 
+use super::session::f32_output as output;
 use super::{ProviderChoice, RuntimeError};
 use crate::core::outlier::{filter_row, RowOutput};
 use crate::core::{buffers::check_len, OutlierThresholds};
@@ -61,19 +62,6 @@ fn ensure_buffers<'a>(
     }
     slot.as_mut()
         .ok_or_else(|| RuntimeError::Ort("filter buffers missing".into()))
-}
-
-/// The selected output `name` as f32 values (its presence was checked when the model loaded).
-fn output<'a>(
-    outputs: &'a ort::session::SessionOutputs<'_>,
-    name: &str,
-) -> Result<&'a [f32], RuntimeError> {
-    outputs
-        .get(name)
-        .ok_or_else(|| RuntimeError::Ort(format!("the filter graph gave no {name}")))?
-        .try_extract_tensor::<f32>()
-        .map(|(_, values)| values)
-        .map_err(RuntimeError::ort)
 }
 
 /// Results of [`OutlierFilter::filter_into`], allocated once for up to `capacity` rows of `dim`

@@ -6,8 +6,12 @@ use ort::memory::Allocator;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
 use ort::value::Tensor;
 
+use super::session::f32_output;
 use super::{ProviderChoice, RuntimeError};
 use crate::core::{buffers::check_len, GaussianRng};
+
+/// The sampler graph's output.
+const X: &str = "x";
 
 struct Buffers {
     batch: usize,
@@ -29,7 +33,7 @@ fn ensure_buffers<'a>(
         let u = Tensor::<f32>::new(&Allocator::default(), shape).map_err(RuntimeError::ort)?;
         let eps = Tensor::<f32>::new(&Allocator::default(), shape).map_err(RuntimeError::ort)?;
         let x = Tensor::<f32>::new(session.allocator(), [n, dim]).map_err(RuntimeError::ort)?;
-        let selector = OutputSelector::no_default().with("x").preallocate("x", x);
+        let selector = OutputSelector::no_default().with(X).preallocate(X, x);
         let run_options = RunOptions::new()
             .map_err(RuntimeError::ort)?
             .with_outputs(selector);
@@ -112,9 +116,8 @@ impl Sampler {
             .session
             .run_with_options(ort::inputs![&b.u, &b.eps], &b.run_options)
             .map_err(RuntimeError::ort)?;
-        let (_, x) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(RuntimeError::ort)?;
+        let x = f32_output(&outputs, X)?;
+        check_len(x, n, self.dim)?;
         out.copy_from_slice(x);
         Ok(())
     }
@@ -149,12 +152,9 @@ impl Sampler {
             .session
             .run_with_options(ort::inputs![&b.u, &b.eps], &b.run_options)
             .map_err(RuntimeError::ort)?;
-        out.copy_from_slice(
-            outputs[0]
-                .try_extract_tensor::<f32>()
-                .map_err(RuntimeError::ort)?
-                .1,
-        );
+        let x = f32_output(&outputs, X)?;
+        check_len(x, n, self.dim)?;
+        out.copy_from_slice(x);
         Ok(())
     }
 }

@@ -139,6 +139,20 @@ fn build_session(
     Ok((session, choice))
 }
 
+/// A run's output `name` as f32 values; an error, not a panic, when the run did not produce it
+/// (load checks that the graph has it).
+pub(crate) fn f32_output<'a>(
+    outputs: &'a ort::session::SessionOutputs<'_>,
+    name: &str,
+) -> Result<&'a [f32], RuntimeError> {
+    outputs
+        .get(name)
+        .ok_or_else(|| RuntimeError::Ort(format!("the graph run gave no {name}")))?
+        .try_extract_tensor::<f32>()
+        .map(|(_, values)| values)
+        .map_err(RuntimeError::ort)
+}
+
 /// Loads `entry` from `dir` into a session with the chosen providers.
 pub fn load(
     dir: &Path,
