@@ -207,57 +207,68 @@ impl LoadedRun {
         Ok(self.stage1.decode(&z)?.flatten_all()?.to_vec1()?)
     }
 
+    /// Runs `f` on `rows` (row-major, `input_dim` each) as [n, input_dim] tensors of at most
+    /// [`ROWS_PER_BATCH`] rows, in order.
+    fn for_each_batch(&self, rows: &[f32], mut f: impl FnMut(&Tensor) -> Result<()>) -> Result<()> {
+        let d = self.config.stage1.input_dim;
+        for chunk in rows.chunks(ROWS_PER_BATCH * d) {
+            f(&Tensor::from_slice(
+                chunk,
+                (chunk.len() / d, d),
+                &self.device,
+            )?)?;
+        }
+        Ok(())
+    }
+
     /// Posterior-mean reconstructions of `rows` (row-major, `dim` each) after `passes` cleaning
     /// passes (see [`Stage1::reconstruct_passes`]).
     pub fn reconstruct_passes(&self, rows: &[f32], passes: usize) -> Result<Vec<f32>> {
-        let d = self.config.stage1.input_dim;
         let mut out = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(512 * d) {
-            let x = Tensor::from_slice(chunk, (chunk.len() / d, d), &self.device)?;
-            let recon = self.stage1.reconstruct_passes(&x, passes)?;
-            out.extend(recon.flatten_all()?.to_vec1::<f32>()?);
-        }
+        self.for_each_batch(rows, |x| {
+            out.extend(values(&self.stage1.reconstruct_passes(x, passes)?)?);
+            Ok(())
+        })?;
         Ok(out)
     }
 
     /// Posterior-mean reconstructions of `rows` (row-major, `dim` each) and, for a robust
     /// decoder, the log of its per-element inlier variance (the filter graph's `x_log_var`).
     pub fn reconstruct_with_log_var(&self, rows: &[f32]) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
-        let d = self.config.stage1.input_dim;
         let mut means = Vec::with_capacity(rows.len());
         let mut log_vars = self
             .stage1
             .variance_head
             .as_ref()
             .map(|_| Vec::with_capacity(rows.len()));
-        for chunk in rows.chunks(512 * d) {
-            let x = Tensor::from_slice(chunk, (chunk.len() / d, d), &self.device)?;
-            let q = self.stage1.encode(&x)?;
-            let decoded = self.stage1.decode_full(&q.mean)?;
-            means.extend(decoded.mean.flatten_all()?.to_vec1::<f32>()?);
+        self.for_each_batch(rows, |x| {
+            let decoded = self.stage1.decode_full(&self.stage1.encode(x)?.mean)?;
+            means.extend(values(&decoded.mean)?);
             if let (Some(out), Some(v)) = (log_vars.as_mut(), decoded.variance) {
-                out.extend(v.log()?.flatten_all()?.to_vec1::<f32>()?);
+                out.extend(values(&v.log()?)?);
             }
-        }
+            Ok(())
+        })?;
         Ok((means, log_vars))
     }
 
     /// Posterior-mean reconstructions of `rows` (row-major, `dim` each).
     pub fn reconstruct(&self, rows: &[f32]) -> Result<Vec<f32>> {
-        let d = self.config.stage1.input_dim;
         let mut out = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(512 * d) {
-            let x = Tensor::from_slice(chunk, (chunk.len() / d, d), &self.device)?;
-            let q = self.stage1.encode(&x)?;
-            out.extend(
-                self.stage1
-                    .decode(&q.mean)?
-                    .flatten_all()?
-                    .to_vec1::<f32>()?,
-            );
-        }
+        self.for_each_batch(rows, |x| {
+            out.extend(values(&self.stage1.decode(&self.stage1.encode(x)?.mean)?)?);
+            Ok(())
+        })?;
         Ok(out)
     }
+}
+
+/// Rows per forward pass when a run reconstructs many rows: bounds the activations' memory.
+const ROWS_PER_BATCH: usize = 512;
+
+/// A tensor's values, row-major.
+fn values(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(t.flatten_all()?.to_vec1::<f32>()?)
 }
 
 /// Stage-1 posterior (mean, standard deviation) of every row of `data`.
@@ -265,7 +276,7 @@ pub fn encode_codes(stage1: &Stage1, data: &Dataset, device: &Device) -> Result<
     let k = stage1.config.latent;
     let mut mean = Vec::with_capacity(data.len() * k);
     let mut std = Vec::with_capacity(data.len() * k);
-    for chunk in data.values.chunks(512 * data.dim) {
+    for chunk in data.values.chunks(ROWS_PER_BATCH * data.dim) {
         let x = Tensor::from_slice(chunk, (chunk.len() / data.dim, data.dim), device)?;
         let q = stage1.encode(&x)?;
         mean.extend(q.mean.flatten_all()?.to_vec1::<f32>()?);
