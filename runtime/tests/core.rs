@@ -801,3 +801,15 @@ fn element_threshold_from_prior_and_range() {
         );
     }
 }
+
+#[test]
+fn row_log_var_takes_the_heads_row_else_the_noise() {
+    use edgevae_runtime::core::outlier::row_log_var;
+    let noise = [-1.0f32, -2.0];
+    let head = [0.1f32, 0.2, 0.3, 0.4];
+    assert_eq!(row_log_var(None, &noise, 5), &noise);
+    assert_eq!(row_log_var(Some(&head), &noise, 0), &[0.1, 0.2]);
+    assert_eq!(row_log_var(Some(&head), &noise, 1), &[0.3, 0.4]);
+    // A row past the head is empty (filter_row then reports the length), not a panic.
+    assert!(row_log_var(Some(&head), &noise, 2).is_empty());
+}

@@ -19,7 +19,7 @@ use ort::value::{Tensor, TensorRef};
 
 use super::session::f32_output as output;
 use super::{ProviderChoice, RuntimeError};
-use crate::core::outlier::{filter_row, RowOutput};
+use crate::core::outlier::{filter_row, row_log_var, RowOutput};
 use crate::core::{buffers::check_len, OutlierThresholds};
 
 /// The graph outputs the filter reads; the others (`z_mean`, `z_log_var`) are not selected, so
@@ -309,12 +309,10 @@ impl OutlierFilter {
                 .zip(out.scores[..n].iter_mut())
                 .enumerate();
             for (i, (((((x_row, mean_row), mask), cleaned), element_scores), score)) in rows {
-                let log_var =
-                    head.map_or(self.noise_log_var.as_slice(), |h| &h[i * d..(i + 1) * d]);
                 *score = filter_row(
                     x_row,
                     mean_row,
-                    log_var,
+                    row_log_var(head, &self.noise_log_var, i),
                     self.element_threshold,
                     RowOutput {
                         mask,

@@ -9,8 +9,8 @@
 //! the likelier explanation. The `ln v_j` term is why this beats the standardised residual
 //! alone: a large residual where the model expects little spread is strong evidence, the same
 //! residual where it expects much spread is weak (on corrupted MNIST the element AUROC went from
-//! 0.933 to 0.968; README, "Robust decoder on corrupted MNIST"). The cleaned signal takes the reconstruction at
-//! outliers and the input elsewhere; the per-sample score is the mean of `s_j`.
+//! 0.933 to 0.968; README, "Robust decoder on corrupted MNIST"). The cleaned signal takes the
+//! reconstruction at outliers and the input elsewhere; the per-sample score is the mean of `s_j`.
 
 use super::CoreError;
 
@@ -30,6 +30,17 @@ pub fn element_score(x: f32, x_mean: f32, log_var: f32) -> f32 {
 pub fn element_threshold(prior: f64, range: f64) -> Option<f64> {
     let valid = prior > 0.0 && prior < 1.0 && range.is_finite() && range > 0.0;
     valid.then(|| 2.0 * libm::log((1.0 - prior) / prior) + 2.0 * libm::log(range))
+}
+
+/// Row `i`'s inlier log-variances: the variance head's row `i` (`head`: `n` rows of
+/// `noise_log_var.len()` values) for a robust model, else the calibrated noise's, the same for
+/// every row. A row the head does not hold comes back empty, which [`filter_row`] refuses.
+pub fn row_log_var<'a>(head: Option<&'a [f32]>, noise_log_var: &'a [f32], i: usize) -> &'a [f32] {
+    let d = noise_log_var.len();
+    match head {
+        Some(h) => h.get(i * d..(i + 1) * d).unwrap_or(&[]),
+        None => noise_log_var,
+    }
 }
 
 /// The rows [`filter_row`] writes: one value per element each.

@@ -7,7 +7,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::train::LoadedRun;
 use edgevae_runtime::core::outlier::{
-    element_threshold, filter_row, quantile, score_threshold, RowOutput,
+    element_threshold, filter_row, quantile, row_log_var, score_threshold, RowOutput,
 };
 use edgevae_runtime::core::{OutlierThresholds, MAX_CALIBRATED_DIM};
 
@@ -119,14 +119,10 @@ pub fn calibrate(
         (vec![0u8; d], vec![0.0f32; d], vec![0.0f32; d]);
     let mut scores = (0..data.len())
         .map(|i| {
-            let row = i * d..(i + 1) * d;
-            let log_var = head_log_var
-                .as_ref()
-                .map_or(noise_log_var.as_slice(), |h| &h[row.clone()]);
             filter_row(
                 data.row(i),
-                &means[row],
-                log_var,
+                &means[i * d..(i + 1) * d],
+                row_log_var(head_log_var.as_deref(), &noise_log_var, i),
                 element_threshold as f32,
                 RowOutput {
                     mask: &mut mask,
