@@ -3,11 +3,12 @@ noise, for a detector whose reconstruction of the clean image has Gaussian error
 deviation sigma per pixel (clipped to [0, 1]) and which scores |x - reconstruction|.
 sigma = 0 is the oracle (AUROC 1). Shows how exact reconstructions must be for a target AUROC.
 usage: python mnist_auroc_ceiling.py [mnist dir] [rows]   (needs numpy; e.g. target/venv-onnx)"""
-import gzip
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from mnist_corrupt_npy import corrupted_test_images, default_mnist_dir
 
 
 def auroc(score, label):
@@ -23,13 +24,10 @@ def auroc(score, label):
 
 
 def main():
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared/data/mnist"
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else default_mnist_dir()
     rows = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    raw = gzip.open(root / "t10k-images-idx3-ubyte.gz").read()
-    clean = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784)[:rows].astype(np.float32) / 255
     rng = np.random.default_rng(0)
-    mask = rng.random(clean.shape) < 0.2
-    noisy = np.where(mask, rng.random(clean.shape, dtype=np.float32), clean)
+    clean, mask, noisy = corrupted_test_images(root, rows, rng)
     background = clean == 0
     for sigma in [0.0, 0.01, 0.02, 0.05, 0.1, 0.15]:
         recon = np.clip(clean + sigma * rng.standard_normal(clean.shape), 0, 1)

@@ -8,7 +8,6 @@ runtime filter does. Also the AUROC without replaced pixels whose value barely c
 share of elements masked on the clean images. Its own noise draw (numpy), so figures differ
 slightly from `edgevae bench outliers`.
 usage: python mnist_filter_scores.py <model dir> [rows] [mnist dir]   (numpy, onnxruntime)"""
-import gzip
 import json
 import sys
 from pathlib import Path
@@ -17,17 +16,14 @@ import numpy as np
 import onnxruntime as ort
 
 from mnist_auroc_ceiling import auroc
+from mnist_corrupt_npy import corrupted_test_images, default_mnist_dir
 
 
 def main():
     model = Path(sys.argv[1])
     rows = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    root = Path(sys.argv[3]) if len(sys.argv) > 3 else Path(__file__).resolve().parents[2] / "shared/data/mnist"
-    raw = gzip.open(root / "t10k-images-idx3-ubyte.gz").read()
-    clean = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784)[:rows].astype(np.float32) / 255
-    rng = np.random.default_rng(0)
-    mask = rng.random(clean.shape) < 0.2
-    noisy = np.where(mask, rng.random(clean.shape, dtype=np.float32), clean).astype(np.float32)
+    root = Path(sys.argv[3]) if len(sys.argv) > 3 else default_mnist_dir()
+    clean, mask, noisy = corrupted_test_images(root, rows, np.random.default_rng(0))
     manifest = json.loads((model / "manifest.json").read_text())
     entry = next(g for g in manifest["graphs"] if g["role"] == "filter" and g["precision"] == "fp32")
     session = ort.InferenceSession(str(model / entry["file"]), providers=["CPUExecutionProvider"])
