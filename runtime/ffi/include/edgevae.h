@@ -176,8 +176,8 @@ typedef struct edgevae_options {
     const char *library_path;
     /**
      * Let ONNX Runtime repack the weights for its GEMM kernels when the model is opened (the
-     * default, true). False opens faster (about 6 ms for the MNIST-sized sampler) at the same
-     * batch-1 latency, but gives 8-17 % less throughput at batch 64 and above.
+     * default, true). False opens faster (5-6 ms for the MNIST-sized sampler) at the same
+     * 1-thread batch-1 latency, but gives 8-24 % less throughput at batch 64 and above.
      */
     bool prepack_weights;
 } edgevae_options;

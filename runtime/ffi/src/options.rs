@@ -38,8 +38,8 @@ pub struct edgevae_options {
     /// first model opened decides which library is used.
     pub library_path: *const c_char,
     /// Let ONNX Runtime repack the weights for its GEMM kernels when the model is opened (the
-    /// default, true). False opens faster (about 6 ms for the MNIST-sized sampler) at the same
-    /// batch-1 latency, but gives 8-17 % less throughput at batch 64 and above.
+    /// default, true). False opens faster (5-6 ms for the MNIST-sized sampler) at the same
+    /// 1-thread batch-1 latency, but gives 8-24 % less throughput at batch 64 and above.
     pub prepack_weights: bool,
 }
 

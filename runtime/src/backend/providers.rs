@@ -85,8 +85,9 @@ pub struct RuntimeOptions {
     /// The ONNX Runtime library (see [`super::environment`]).
     pub library: Option<PathBuf>,
     /// Let ONNX Runtime repack the weights for its GEMM kernels when the session is built (its
-    /// default). Off: about 6 ms less cold start for the MNIST-sized sampler and the same
-    /// batch-1 latency, but 8-17 % less throughput at batch 64-256 (README, "Runtime sampler").
+    /// default). Off: a 5-6 ms shorter cold start for the MNIST-sized sampler and the same
+    /// 1-thread batch-1 latency, but 8-24 % less throughput at batch 64-256 (README, "Runtime
+    /// sampler").
     pub prepack_weights: bool,
 }
 
