@@ -10,6 +10,7 @@ use edgevae_runtime::{FilterOutput, ModelDir, Provider, RuntimeError, RuntimeOpt
 use edgevae_trainer::data::{load_splits, Dataset};
 use edgevae_trainer::export::calibration::validation_rows;
 use edgevae_trainer::export::{calibrate, export_run, graphs, CalibrationOptions};
+use edgevae_trainer::model::{Decoder, DecoderKind, RobustConfig};
 use edgevae_trainer::train::{train, Flow, LoadedRun};
 
 mod common;
@@ -41,15 +42,15 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-#[test]
-fn exported_sampler_matches_candle_in_every_precision() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let run = trained_run(&tmp.path().join("run"));
-    let model_dir = tmp.path().join("model");
-    let manifest = export_run(&run, &model_dir, &Precision::ALL, None).expect("export");
-    assert_eq!(manifest.graphs.len(), 6);
-
-    let (n, k, d, seed) = (17, 6, 784, 99);
+/// Samples through the runtime in every precision against the candle model on the same noise
+/// (fp32 within 1e-5, fp16w 1e-3, fp16 3e-3); returns candle's samples for seed 99, 17 rows.
+fn assert_sampler_matches_candle(run: &LoadedRun, model_dir: &Path) -> Vec<f32> {
+    let (n, k, d, seed) = (
+        17,
+        run.config.stage1.latent,
+        run.config.stage1.input_dim,
+        99,
+    );
     // The runtime's documented noise order: u, then eps, from GaussianRng::new(seed).
     let mut rng = GaussianRng::new(seed);
     let mut u = vec![0.0f32; n * k];
@@ -57,7 +58,7 @@ fn exported_sampler_matches_candle_in_every_precision() {
     rng.fill_normal(&mut u);
     rng.fill_normal(&mut eps);
     let reference = graphs::reference_sample(
-        &run,
+        run,
         &Tensor::from_slice(&u, (n, k), &Device::Cpu).expect("u"),
         &Tensor::from_slice(&eps, (n, k), &Device::Cpu).expect("eps"),
     )
@@ -69,7 +70,7 @@ fn exported_sampler_matches_candle_in_every_precision() {
         (Precision::Fp16w, 1e-3),
         (Precision::Fp16, 3e-3),
     ] {
-        let model = ModelDir::open(&model_dir, options(precision)).expect("open model");
+        let model = ModelDir::open(model_dir, options(precision)).expect("open model");
         let mut sampler = model.sampler().expect("sampler");
         let mut out = vec![0.0f32; n * d];
         sampler.sample_into(n, seed, &mut out).expect("sample");
@@ -87,6 +88,19 @@ fn exported_sampler_matches_candle_in_every_precision() {
             "{precision:?}: sample_into and sample_with_noise disagree"
         );
     }
+    reference
+}
+
+#[test]
+fn exported_sampler_matches_candle_in_every_precision() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = trained_run(&tmp.path().join("run"));
+    let model_dir = tmp.path().join("model");
+    let manifest = export_run(&run, &model_dir, &Precision::ALL, None).expect("export");
+    assert_eq!(manifest.graphs.len(), 6);
+
+    let (n, d, seed) = (17, 784, 99);
+    let reference = assert_sampler_matches_candle(&run, &model_dir);
 
     // The fast-open configuration (no weight prepacking, one thread) computes the same samples.
     let fast_open = RuntimeOptions {
@@ -238,16 +252,10 @@ fn flat(t: &Tensor) -> Vec<f32> {
         .expect("values")
 }
 
-#[test]
-fn exported_robust_filter_matches_candle_in_every_precision() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let run = trained_robust_run(&tmp.path().join("run"), 40);
-    let rows = validation_rows(&run).expect("validation rows");
-    let thresholds = calibrate(&run, &rows, &CalibrationOptions::default()).expect("calibration");
-    let model_dir = tmp.path().join("model");
-    let manifest = export_run(&run, &model_dir, &Precision::ALL, Some(thresholds)).expect("export");
-    assert!(manifest.robust);
-
+/// The robust filter graph's outputs through the runtime in every precision against the candle
+/// model on `rows` (fp32 within 1e-5, fp16w 2e-3, fp16 3e-3, relative above 1), and the
+/// filter's reconstruction is the graph's `x_mean`.
+fn assert_filter_matches_candle(run: &LoadedRun, model_dir: &Path, rows: &Dataset) {
     // Candle on the same rows: the posterior, and the decoder at the posterior mean.
     let (n, d) = (rows.len(), rows.dim);
     let x = Tensor::from_slice(&rows.values, (n, d), &Device::Cpu).expect("x");
@@ -270,7 +278,7 @@ fn exported_robust_filter_matches_candle_in_every_precision() {
         (Precision::Fp16w, 2e-3),
         (Precision::Fp16, 3e-3),
     ] {
-        let model = ModelDir::open(&model_dir, options(precision)).expect("open model");
+        let model = ModelDir::open(model_dir, options(precision)).expect("open model");
         let mut filter = model.filter().expect("filter");
         let outputs = filter.graph_outputs(&rows.values, n).expect("run graph");
         let names: Vec<&str> = outputs.iter().map(|(name, _)| name.as_str()).collect();
@@ -289,6 +297,54 @@ fn exported_robust_filter_matches_candle_in_every_precision() {
             .expect("filter");
         assert_eq!(out.reconstruction(), &outputs[2].1[..]);
     }
+}
+
+#[test]
+fn exported_robust_filter_matches_candle_in_every_precision() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = trained_robust_run(&tmp.path().join("run"), 40);
+    let rows = validation_rows(&run).expect("validation rows");
+    let thresholds = calibrate(&run, &rows, &CalibrationOptions::default()).expect("calibration");
+    let model_dir = tmp.path().join("model");
+    let manifest = export_run(&run, &model_dir, &Precision::ALL, Some(thresholds)).expect("export");
+    assert!(manifest.robust);
+
+    assert_filter_matches_candle(&run, &model_dir, &rows);
+}
+
+/// The conv decoder (`--decoder conv`) exports as Conv + DepthToSpace: a robust model with a
+/// conv decoder on sprites (28 x 28, two doublings from 7 x 7) gives the same samples and
+/// filter outputs through ONNX Runtime as in candle, in every precision.
+#[test]
+fn exported_conv_decoder_graphs_match_candle_in_every_precision() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut config = common::tiny_config(23, &[64], 6, 16);
+    config.stage1.decoder = DecoderKind::Conv;
+    config.stage1.conv_channels = vec![8, 4];
+    config.stage1.robust = Some(RobustConfig::default());
+    let dir = tmp.path().join("run");
+    train(&common::request(&dir, config, false), &mut |_| {
+        Flow::Continue
+    })
+    .expect("train");
+    let run = LoadedRun::open(&dir, &Device::Cpu, false).expect("open run");
+    assert!(matches!(run.stage1.decoder, Decoder::Conv(_)));
+    let rows = validation_rows(&run).expect("validation rows");
+    let thresholds = calibrate(&run, &rows, &CalibrationOptions::default()).expect("calibration");
+    let model_dir = tmp.path().join("model");
+    let manifest = export_run(&run, &model_dir, &Precision::ALL, Some(thresholds)).expect("export");
+    assert!(manifest.robust);
+    let graph = std::fs::read(model_dir.join("sampler_fp32.onnx")).expect("sampler file");
+    for op in [&b"Conv"[..], b"DepthToSpace", b"Reshape", b"Transpose"] {
+        assert!(
+            graph.windows(op.len()).any(|w| w == op),
+            "the sampler graph has no {}",
+            String::from_utf8_lossy(op)
+        );
+    }
+
+    assert_sampler_matches_candle(&run, &model_dir);
+    assert_filter_matches_candle(&run, &model_dir, &rows);
 }
 
 #[test]

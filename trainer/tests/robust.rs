@@ -366,15 +366,32 @@ fn affine_decoder_is_one_layer_and_its_variance_head_reads_z() -> edgevae_traine
     let (k, d) = (3, 6);
     let affine = robust_stage1(1, DecoderKind::Affine)?;
     assert_eq!(affine.config.decoder_widths(), vec![k, d]);
-    assert_eq!(affine.decoder.layers.len(), 1);
-    assert_eq!(affine.decoder.layers[0].weight.dims(), &[k, d]);
-    let head = affine.variance_head.as_ref().expect("robust");
+    assert_eq!(
+        affine.decoder.dense().expect("dense decoder").layers.len(),
+        1
+    );
+    assert_eq!(
+        affine.decoder.dense().expect("dense decoder").layers[0]
+            .weight
+            .dims(),
+        &[k, d]
+    );
+    let head = affine
+        .variance_head
+        .as_ref()
+        .and_then(|h| h.dense())
+        .expect("robust");
     assert_eq!(head.weight.dims(), &[k, d]);
     // The MLP decoder's head reads the last hidden layer instead.
     let mlp = robust_stage1(1, DecoderKind::Mlp)?;
-    assert_eq!(mlp.decoder.layers.len(), 2);
+    assert_eq!(mlp.decoder.dense().expect("dense decoder").layers.len(), 2);
     assert_eq!(
-        mlp.variance_head.as_ref().expect("robust").weight.dims(),
+        mlp.variance_head
+            .as_ref()
+            .and_then(|h| h.dense())
+            .expect("robust")
+            .weight
+            .dims(),
         &[8, d]
     );
 
@@ -400,8 +417,8 @@ fn affine_decoder_is_one_layer_and_its_variance_head_reads_z() -> edgevae_traine
     }
     // And the mean is the affine map itself (identity output for real-valued data).
     let (wm, bm) = (
-        values(&affine.decoder.layers[0].weight),
-        values(&affine.decoder.layers[0].bias),
+        values(&affine.decoder.dense().expect("dense decoder").layers[0].weight),
+        values(&affine.decoder.dense().expect("dense decoder").layers[0].bias),
     );
     let mean = values(&decoded.mean);
     for (i, row) in z_rows.iter().enumerate() {
@@ -487,9 +504,28 @@ fn train_flags_set_the_robust_options() {
     assert_eq!(s1.decoder, DecoderKind::Affine);
     assert_eq!(s1.recycle, 2);
     assert_eq!(s1.robust.expect("robust").outlier_cost, 2.5);
-    assert_eq!(loaded.stage1.decoder.layers.len(), 1);
-    assert_eq!(loaded.stage1.decoder.layers[0].weight.dims(), &[3, 10]);
-    let head = loaded.stage1.variance_head.as_ref().expect("variance head");
+    assert_eq!(
+        loaded
+            .stage1
+            .decoder
+            .dense()
+            .expect("dense decoder")
+            .layers
+            .len(),
+        1
+    );
+    assert_eq!(
+        loaded.stage1.decoder.dense().expect("dense decoder").layers[0]
+            .weight
+            .dims(),
+        &[3, 10]
+    );
+    let head = loaded
+        .stage1
+        .variance_head
+        .as_ref()
+        .and_then(|h| h.dense())
+        .expect("variance head");
     assert_eq!(head.weight.dims(), &[3, 10]);
 }
 

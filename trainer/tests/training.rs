@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use edgevae_trainer::model::{vae_loss, DiagonalGaussian};
+use edgevae_trainer::model::{vae_loss, DecoderKind, DiagonalGaussian};
 use edgevae_trainer::train::{train, Flow, Outcome, TrainConfig, TrainEvent};
 use edgevae_trainer::Error;
 
@@ -248,4 +248,40 @@ fn checkpoint_tensors_stage1(dir: &Path) -> HashMap<String, Vec<f32>> {
             )
         })
         .collect()
+}
+
+/// The conv decoder trains like the dense one (gamma falls, the loss falls) on image data, and
+/// data it cannot decode is a clear error before training: rows with no image shape, or sides
+/// its doublings do not divide.
+#[test]
+fn conv_decoder_learns_sprites_and_refuses_data_it_cannot_decode() -> edgevae_trainer::Result<()> {
+    let conv = |data: &str, channels: Vec<usize>| {
+        let mut config = fast_stage1(6);
+        config.data = data.into();
+        config.stage1.decoder = DecoderKind::Conv;
+        config.stage1.conv_channels = channels;
+        config
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    run_to_end(dir.path(), conv("sprites:n=160", vec![8, 4]), false)?;
+    let state = edgevae_trainer::train::read_state(dir.path())?;
+    let last = state.stage1.last().expect("history");
+    assert!(last.gamma < 0.2, "gamma {} did not fall", last.gamma);
+    assert!(last.train_loss < state.stage1.history[0].train_loss);
+    let saved = checkpoint_tensors(dir.path());
+    assert_eq!(saved["stage1.decoder.up.0.weight"].len(), 9 * 8 * 4 * 4);
+    assert_eq!(saved["stage1.decoder.out.weight"].len(), 9 * 4 * 4);
+
+    for (data, channels, expected) in [
+        ("manifold:n=200,k=2,d=20", vec![8, 4], "image"),
+        ("sprites:n=160", vec![8, 4, 2], "divisible by 8"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = run_to_end(dir.path(), conv(data, channels), false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(expected), "{data}: {err}");
+    }
+    Ok(())
 }

@@ -78,10 +78,15 @@ pub struct TrainArgs {
     /// its value, so the model fits before it excludes [default: 0.3].
     #[arg(long)]
     robust_warmup: Option<f64>,
-    /// Stage-1 decoder mean: `mlp` (mirrors the encoder) or `affine` (mu_x = W z + b: the
-    /// Robust PCA setting) [default: mlp].
-    #[arg(long, value_parser = ["mlp", "affine"])]
+    /// Stage-1 decoder mean: `mlp` (mirrors the encoder), `affine` (mu_x = W z + b: the
+    /// Robust PCA setting) or `conv` (for images: the mirrored hidden layers to a small feature
+    /// map, then 3x3 sub-pixel convolutions up to the image's size) [default: mlp].
+    #[arg(long, value_parser = ["mlp", "affine", "conv"])]
     decoder: Option<String>,
+    /// Channels of the conv decoder's feature maps, comma-separated, first map first; each
+    /// doubles the sides (the first map is the image's size / 2^count) [default: 64,32].
+    #[arg(long, value_delimiter = ',')]
+    conv_channels: Option<Vec<usize>>,
     /// Recycling: encoder passes per stage-1 step. Pass k + 1 encodes the input with the
     /// elements pass k judged outliers replaced by its reconstruction; every pass is scored
     /// against the original input and the loss is their mean. 1 turns it off [default: 1].
@@ -147,6 +152,7 @@ impl TrainArgs {
             variance_range: None,
             robust_warmup: None,
             decoder: None,
+            conv_channels: None,
             recycle: None,
             seed: None,
             corrupt: None,
@@ -206,8 +212,21 @@ impl TrainArgs {
                 "--outlier-cost, --variance-range and --robust-warmup need --robust"
             );
         }
-        if self.decoder.as_deref() == Some("affine") {
-            stage1.decoder = DecoderKind::Affine;
+        match self.decoder.as_deref() {
+            Some("affine") => stage1.decoder = DecoderKind::Affine,
+            Some("conv") => stage1.decoder = DecoderKind::Conv,
+            _ => {}
+        }
+        if let Some(c) = &self.conv_channels {
+            anyhow::ensure!(
+                stage1.decoder == DecoderKind::Conv,
+                "--conv-channels needs --decoder conv"
+            );
+            anyhow::ensure!(
+                !c.is_empty() && !c.contains(&0),
+                "--conv-channels needs at least one channel count, none zero"
+            );
+            stage1.conv_channels = c.clone();
         }
         if let Some(k) = self.recycle {
             anyhow::ensure!(k >= 1, "--recycle must be at least 1 (1: no recycling)");

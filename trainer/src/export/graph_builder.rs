@@ -1,6 +1,7 @@
-//! Builds an ONNX graph from dense layers: MatMul + Add (not Gemm), a symbolic batch dimension,
-//! little-endian `raw_data` initializers, every attribute typed. Precision decides how weights
-//! are stored (fp32 or fp16) and where casts go.
+//! Builds an ONNX graph from dense layers (MatMul + Add, not Gemm) and sub-pixel convolutions
+//! (Conv + DepthToSpace on NCHW maps): a symbolic batch dimension, little-endian `raw_data`
+//! initializers, every attribute typed. Precision decides how weights are stored (fp32 or fp16)
+//! and where casts go.
 
 use candle_core::Tensor;
 use half::f16;
@@ -11,7 +12,8 @@ use super::onnx_proto::{
 };
 use super::Precision;
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Dense, Mlp};
+use crate::model::{Decoder, VarianceHead};
+use crate::nn::{sub_pixel_conv, Activation, ConvDecoder, Dense, Mlp, SubPixelConv};
 
 /// The batch dimension's symbolic name.
 pub const BATCH: &str = "N";
@@ -48,6 +50,15 @@ pub fn int_attr(name: &str, i: i64) -> AttributeProto {
         name: name.to_string(),
         i,
         r#type: attribute_type::INT,
+        ..Default::default()
+    }
+}
+
+pub fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        ints: ints.to_vec(),
+        r#type: attribute_type::INTS,
         ..Default::default()
     }
 }
@@ -169,6 +180,23 @@ impl GraphBuilder {
         Ok(name.to_string())
     }
 
+    /// An int64 initializer (a shape), stored as it is whatever the precision.
+    pub fn int64s(&mut self, name: &str, values: &[i64]) -> String {
+        self.graph.initializer.push(TensorProto {
+            dims: vec![values.len() as i64],
+            data_type: data_type::INT64,
+            name: name.to_string(),
+            raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        });
+        name.to_string()
+    }
+
+    /// `x` reshaped to `shape` (-1: the batch).
+    pub fn reshape(&mut self, x: &str, shape: &[i64], name: &str) -> String {
+        let shape = self.int64s(&format!("{name}.shape"), shape);
+        self.node("Reshape", &[x, &shape], vec![], "reshape")
+    }
+
     /// A scalar constant in compute precision.
     pub fn scalar(&mut self, name: &str, value: f32) -> Result<String> {
         self.weight(name, &[value], &[])
@@ -240,6 +268,101 @@ impl GraphBuilder {
         let out = self.dense(&h, last, &format!("{name}.{}", hidden.len()))?;
         let out = self.activation(&out, mlp.output);
         Ok((h, out))
+    }
+
+    /// A sub-pixel convolution on an NCHW map: Conv (3x3, pads 1) to `4 c_out` channels, then
+    /// DepthToSpace (blocksize 2; its default mode, DCR, is our column order `(dy, dx, o)`).
+    pub fn sub_pixel_conv(&mut self, x: &str, layer: &SubPixelConv, name: &str) -> Result<String> {
+        let k = sub_pixel_conv::KERNEL;
+        let s = sub_pixel_conv::SCALE;
+        let w = self.weight(
+            &format!("{name}.weight"),
+            &layer.onnx_kernel()?,
+            &[s * s * layer.c_out, layer.c_in, k, k],
+        )?;
+        let b = self.tensor_weight(&format!("{name}.bias"), &layer.bias)?;
+        let conv = self.node(
+            "Conv",
+            &[x, &w, &b],
+            vec![
+                ints_attr("kernel_shape", &[k as i64, k as i64]),
+                ints_attr("pads", &[1, 1, 1, 1]),
+            ],
+            "conv",
+        );
+        Ok(self.node(
+            "DepthToSpace",
+            &[&conv],
+            vec![int_attr("blocksize", s as i64)],
+            "depth_to_space",
+        ))
+    }
+
+    /// The conv decoder: the last feature map (NCHW) and the output [N, d].
+    fn conv_decoder(&mut self, z: &str, dec: &ConvDecoder, name: &str) -> Result<(String, String)> {
+        let flat = self.mlp(z, &dec.dense, name)?;
+        let (rows, cols) = (dec.grid.0 as i64, dec.grid.1 as i64);
+        let nhwc = self.reshape(
+            &flat,
+            &[-1, rows, cols, dec.first_channels() as i64],
+            &format!("{name}.grid"),
+        );
+        let mut h = self.node(
+            "Transpose",
+            &[&nhwc],
+            vec![ints_attr("perm", &[0, 3, 1, 2])],
+            "nchw",
+        );
+        for (i, layer) in dec.up.iter().enumerate() {
+            h = self.sub_pixel_conv(&h, layer, &format!("{name}.up.{i}"))?;
+            h = self.activation(&h, Activation::Relu);
+        }
+        let out = self.sub_pixel_conv(&h, &dec.out, &format!("{name}.out"))?;
+        let out = self.flat_image(&out, &format!("{name}.out"));
+        let out = self.activation(&out, dec.output);
+        Ok((h, out))
+    }
+
+    /// A one-channel NCHW map as rows [N, rows * cols] (the same order).
+    fn flat_image(&mut self, map: &str, name: &str) -> String {
+        self.reshape(map, &[0, -1], &format!("{name}.rows"))
+    }
+
+    /// Stage 1's decoder mean [N, d] for codes `z`.
+    pub fn decoder(&mut self, z: &str, dec: &Decoder, name: &str) -> Result<String> {
+        match dec {
+            Decoder::Dense(mlp) => self.mlp(z, mlp, name),
+            Decoder::Conv(conv) => Ok(self.conv_decoder(z, conv, name)?.1),
+        }
+    }
+
+    /// Like [`Self::decoder`], also returning the last hidden features (for the variance head).
+    pub fn decoder_split(
+        &mut self,
+        z: &str,
+        dec: &Decoder,
+        name: &str,
+    ) -> Result<(String, String)> {
+        match dec {
+            Decoder::Dense(mlp) => self.mlp_split(z, mlp, name),
+            Decoder::Conv(conv) => self.conv_decoder(z, conv, name),
+        }
+    }
+
+    /// The variance head's raw output [N, d] from the decoder's last hidden features.
+    pub fn variance_head(
+        &mut self,
+        hidden: &str,
+        head: &VarianceHead,
+        name: &str,
+    ) -> Result<String> {
+        match head {
+            VarianceHead::Dense(dense) => self.dense(hidden, dense, name),
+            VarianceHead::Conv(conv) => {
+                let map = self.sub_pixel_conv(hidden, conv, name)?;
+                Ok(self.flat_image(&map, name))
+            }
+        }
     }
 
     pub fn finish(self) -> GraphProto {

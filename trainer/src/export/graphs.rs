@@ -34,7 +34,7 @@ pub fn sampler(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     let sd = g.scalar("stage2.gamma_sqrt", s2.gamma()?.sqrt() as f32)?;
     let noise = g.node("Mul", &[&eps, &sd], vec![], "noise");
     let z = g.node("Add", &[&mean_z, &noise], vec![], "z");
-    let x = g.mlp(&z, &run.stage1.decoder, "stage1.decoder")?;
+    let x = g.decoder(&z, &run.stage1.decoder, "stage1.decoder")?;
     g.output(&x, "x", d);
     Ok(g.finish())
 }
@@ -48,12 +48,12 @@ pub fn filter(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     let h = g.mlp(&x, &s1.encoder, "stage1.encoder")?;
     let mean = g.dense_columns(&h, &s1.head, 0, k, "stage1.encoder_head.mean")?;
     let log_var = g.dense_columns(&h, &s1.head, k, k, "stage1.encoder_head.log_var")?;
-    let (hidden, x_mean) = g.mlp_split(&mean, &s1.decoder, "stage1.decoder")?;
+    let (hidden, x_mean) = g.decoder_split(&mean, &s1.decoder, "stage1.decoder")?;
     g.output(&mean, "z_mean", k);
     g.output(&log_var, "z_log_var", k);
     g.output(&x_mean, "x_mean", d);
     if let (Some(head), Some(robust)) = (&s1.variance_head, &s1.config.robust) {
-        let raw = g.dense(&hidden, head, "stage1.decoder_variance")?;
+        let raw = g.variance_head(&hidden, head, "stage1.decoder_variance")?;
         let range = robust.log_variance_range as f32;
         let inv_range = g.scalar("stage1.variance_range_inv", 1.0 / range)?;
         let range = g.scalar("stage1.variance_range", range)?;

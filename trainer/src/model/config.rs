@@ -8,7 +8,7 @@ use crate::nn::Activation;
 pub struct Stage1Config {
     /// Data dimension d.
     pub input_dim: usize,
-    /// Encoder hidden widths; the decoder mirrors them.
+    /// Encoder hidden widths; the decoder mirrors them (the conv decoder, up to its first map).
     pub hidden: Vec<usize>,
     /// Latent dimension kappa.
     pub latent: usize,
@@ -20,9 +20,17 @@ pub struct Stage1Config {
     pub gamma_floor: f64,
     /// Initial gamma.
     pub gamma_init: f64,
-    /// The decoder mean: an MLP mirroring the encoder, or affine.
+    /// The decoder mean: an MLP mirroring the encoder, affine, or convolutional.
     #[serde(default)]
     pub decoder: DecoderKind,
+    /// Image rows and columns of each data row (filled in from the data); the conv decoder
+    /// needs them.
+    #[serde(default)]
+    pub image_shape: Option<(usize, usize)>,
+    /// The conv decoder's feature-map channels, first map first; each map after the first
+    /// doubles the sides, and so does the output.
+    #[serde(default = "default_conv_channels")]
+    pub conv_channels: Vec<usize>,
     /// A per-element decoder variance (method.md section 3); `None`: the scalar gamma.
     #[serde(default)]
     pub robust: Option<RobustConfig>,
@@ -35,6 +43,10 @@ fn one() -> usize {
     1
 }
 
+fn default_conv_channels() -> Vec<usize> {
+    vec![64, 32]
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DecoderKind {
@@ -44,6 +56,9 @@ pub enum DecoderKind {
     /// `mu_x = W z + b` (then the output activation, identity for real-valued data): the Robust
     /// PCA setting analysed by Dai et al. (2018).
     Affine,
+    /// For images: the mirrored hidden layers to a small feature map, then sub-pixel
+    /// convolutions up to the image's size ([`crate::nn::ConvDecoder`]).
+    Conv,
 }
 
 /// The robust decoder: per element, the inlier variance `v_ij = floor + gamma * exp(l_ij(z))`
@@ -99,18 +114,23 @@ impl Stage1Config {
             gamma_floor: 1e-4,
             gamma_init: 1.0,
             decoder: DecoderKind::Mlp,
+            image_shape: None,
+            conv_channels: default_conv_channels(),
             robust: None,
             recycle: 1,
         }
     }
 
-    /// Layer widths of the decoder mean, latent first.
+    /// Layer widths of the decoder mean, latent first: for the conv decoder, its dense layers'
+    /// widths before the first feature map.
     pub fn decoder_widths(&self) -> Vec<usize> {
         let mut widths = vec![self.latent];
-        if self.decoder == DecoderKind::Mlp {
+        if self.decoder != DecoderKind::Affine {
             widths.extend(self.hidden.iter().rev());
         }
-        widths.push(self.input_dim);
+        if self.decoder != DecoderKind::Conv {
+            widths.push(self.input_dim);
+        }
         widths
     }
 }

@@ -1,10 +1,13 @@
-//! Stage 1: an MLP encoder to q(z|x) and a decoder to mu_x(z), with a learned scalar decoder
+//! Stage 1: an MLP encoder to q(z|x) and a decoder (dense or convolutional) to mu_x(z), with a learned scalar decoder
 //! variance gamma stored as log gamma and kept above a floor; optionally (the robust decoder) a
 //! second decoder head giving a per-element variance.
 
 use candle_core::{Module, Tensor};
 
-use super::{outlier_cutoff, robust_vae_loss, vae_loss, DiagonalGaussian, LossParts, Stage1Config};
+use super::{
+    outlier_cutoff, robust_vae_loss, vae_loss, Decoder, DiagonalGaussian, LossParts, Stage1Config,
+    VarianceHead,
+};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Dense, Mlp, ParamStore};
 use crate::rng::SeededRng;
@@ -14,11 +17,11 @@ pub struct Stage1 {
     pub encoder: Mlp,
     /// Encoder head: last hidden layer to [mean | log-variance].
     pub head: Dense,
-    pub decoder: Mlp,
+    pub decoder: Decoder,
     pub log_gamma: Tensor,
-    /// Robust decoder only: the decoder's last hidden layer (z for an affine decoder) to the
+    /// Robust decoder only: the decoder's last hidden features (z for an affine decoder) to the
     /// per-element log-variance `l`, with `v = floor + gamma * exp(l)`.
-    pub variance_head: Option<Dense>,
+    pub variance_head: Option<VarianceHead>,
     /// Multiplier of the outlier price during the robust warm-up (1 after it); set per epoch
     /// by [`Self::set_epoch`].
     outlier_price_scale: std::cell::Cell<f64>,
@@ -42,20 +45,12 @@ impl Stage1 {
         let encoder = Mlp::new(params, "stage1.encoder", &enc_widths, Activation::Relu, rng)?;
         let last = *enc_widths.last().unwrap_or(&config.input_dim);
         let head = Dense::new(params, "stage1.encoder_head", last, 2 * config.latent, rng)?;
-        let dec_widths = config.decoder_widths();
-        let decoder = Mlp::new(params, "stage1.decoder", &dec_widths, config.output, rng)?;
+        let decoder = Decoder::new(config, params, "stage1.decoder", rng)?;
         let log_gamma = params.scalar("stage1.log_gamma", config.gamma_init.ln() as f32)?;
         // Made last, so a plain model's initial weights do not depend on this option.
         let variance_head = match config.robust {
             Some(_) => {
-                let feed = dec_widths[dec_widths.len().saturating_sub(2)];
-                Some(Dense::new(
-                    params,
-                    "stage1.decoder_variance",
-                    feed,
-                    config.input_dim,
-                    rng,
-                )?)
+                Some(decoder.variance_head(config, params, "stage1.decoder_variance", rng)?)
             }
             None => None,
         };

@@ -21,7 +21,7 @@ fn fast_path(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous()
 }
 
-fn contiguous_f32<'a>(
+pub(super) fn contiguous_f32<'a>(
     storage: &'a CpuStorage,
     layout: &Layout,
     op: &str,

@@ -1,15 +1,22 @@
-//! Building blocks on candle: a named parameter store, dense layers, MLPs and the optimiser.
+//! Building blocks on candle: a named parameter store, dense layers, MLPs, a convolutional
+//! decoder and the optimiser.
 
 mod adamw;
 mod bias_add;
+mod conv_decoder;
 mod dense;
 mod mlp;
 mod params;
+mod patches;
 mod schedule;
+pub mod sub_pixel_conv;
 
 pub use adamw::{AdamW, AdamWConfig};
 pub use bias_add::add_bias;
+pub use conv_decoder::{first_grid, flat_image, ConvDecoder};
 pub use dense::Dense;
 pub use mlp::{Activation, Mlp};
 pub use params::ParamStore;
+pub use patches::{patches_3x3, patches_by_ops};
 pub use schedule::halving_lr;
+pub use sub_pixel_conv::SubPixelConv;

@@ -48,6 +48,7 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
     let mut config = req.config.clone();
     config.stage1.input_dim = splits.train.dim;
     config.image_shape = splits.train.image_shape;
+    config.stage1.image_shape = splits.train.image_shape;
     config.stage1.output = match splits.train.scaling {
         Scaling::Unit => Activation::Sigmoid,
         Scaling::Real => Activation::Identity,

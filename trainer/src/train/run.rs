@@ -10,7 +10,7 @@ use super::{checkpoint, CodeBatches, RunState, TrainConfig};
 use crate::atomic_file;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::model::{Stage1, Stage2};
+use crate::model::{DecoderKind, Stage1, Stage2};
 use crate::nn::ParamStore;
 use crate::rng::SeededRng;
 
@@ -105,6 +105,16 @@ fn check_sizes(config: &TrainConfig, path: &Path, budget: [Option<usize>; 2]) ->
     ];
     for (i, &h) in s1.hidden.iter().enumerate() {
         sizes.push((format!("stage1.hidden[{i}]"), h, 0));
+    }
+    if s1.decoder == DecoderKind::Conv {
+        sizes.push((
+            "stage1.conv_channels (maps)".into(),
+            s1.conv_channels.len(),
+            0,
+        ));
+        for (i, &c) in s1.conv_channels.iter().enumerate() {
+            sizes.push((format!("stage1.conv_channels[{i}]"), c, 0));
+        }
     }
     for (what, value, stage) in sizes {
         if let Some(max) = budget[stage] {

@@ -1,0 +1,131 @@
+//! Stage 1's decoder mean (dense or convolutional) and the robust decoder's variance head that
+//! reads the decoder's last hidden features.
+
+use candle_core::{Module, Tensor};
+
+use super::{DecoderKind, Stage1Config};
+use crate::error::{Error, Result};
+use crate::nn::{flat_image, ConvDecoder, Dense, Mlp, ParamStore, SubPixelConv};
+use crate::rng::SeededRng;
+
+#[derive(Clone, Debug)]
+pub enum Decoder {
+    /// An MLP mirroring the encoder, or one affine layer.
+    Dense(Mlp),
+    Conv(ConvDecoder),
+}
+
+#[derive(Clone, Debug)]
+pub enum VarianceHead {
+    /// The last hidden layer (z for an affine decoder) to d values.
+    Dense(Dense),
+    /// The last feature map to one channel at the image's size.
+    Conv(SubPixelConv),
+}
+
+impl Decoder {
+    /// Layers named `{prefix}.0`, `{prefix}.1`, ... (the dense ones), `{prefix}.up.i` and
+    /// `{prefix}.out` (the convolutions).
+    pub fn new(
+        config: &Stage1Config,
+        params: &mut ParamStore,
+        prefix: &str,
+        rng: &mut SeededRng,
+    ) -> Result<Self> {
+        let widths = config.decoder_widths();
+        Ok(match config.decoder {
+            DecoderKind::Mlp | DecoderKind::Affine => {
+                Decoder::Dense(Mlp::new(params, prefix, &widths, config.output, rng)?)
+            }
+            DecoderKind::Conv => {
+                let image = config.image_shape.ok_or_else(|| {
+                    Error::Config(
+                        "the conv decoder needs image data (rows with a known image shape)".into(),
+                    )
+                })?;
+                if image.0.checked_mul(image.1) != Some(config.input_dim) {
+                    return Err(Error::Config(format!(
+                        "image shape {} x {} does not match the data's {} values per row",
+                        image.0, image.1, config.input_dim
+                    )));
+                }
+                Decoder::Conv(ConvDecoder::new(
+                    params,
+                    prefix,
+                    &widths,
+                    &config.conv_channels,
+                    image,
+                    config.output,
+                    rng,
+                )?)
+            }
+        })
+    }
+
+    /// A variance head reading this decoder's last hidden features, named `prefix`.
+    pub fn variance_head(
+        &self,
+        config: &Stage1Config,
+        params: &mut ParamStore,
+        prefix: &str,
+        rng: &mut SeededRng,
+    ) -> Result<VarianceHead> {
+        Ok(match self {
+            Decoder::Dense(mlp) => {
+                let feed = mlp
+                    .layers
+                    .last()
+                    .map_or(config.latent, |layer| layer.in_dim());
+                VarianceHead::Dense(Dense::new(params, prefix, feed, config.input_dim, rng)?)
+            }
+            Decoder::Conv(conv) => {
+                VarianceHead::Conv(SubPixelConv::new(params, prefix, conv.out.c_in, 1, rng)?)
+            }
+        })
+    }
+
+    /// The MLP or affine decoder, if this is one.
+    pub fn dense(&self) -> Option<&Mlp> {
+        match self {
+            Decoder::Dense(mlp) => Some(mlp),
+            Decoder::Conv(_) => None,
+        }
+    }
+
+    /// The last hidden features (what the variance head reads) and the mean [n, d].
+    pub fn forward_split(&self, z: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        match self {
+            Decoder::Dense(mlp) => mlp.forward_split(z),
+            Decoder::Conv(conv) => conv.forward_split(z),
+        }
+    }
+}
+
+impl Module for Decoder {
+    fn forward(&self, z: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Decoder::Dense(mlp) => mlp.forward(z),
+            Decoder::Conv(conv) => conv.forward(z),
+        }
+    }
+}
+
+impl VarianceHead {
+    /// The dense head of an MLP or affine decoder, if this is one.
+    pub fn dense(&self) -> Option<&Dense> {
+        match self {
+            VarianceHead::Dense(dense) => Some(dense),
+            VarianceHead::Conv(_) => None,
+        }
+    }
+}
+
+impl Module for VarianceHead {
+    /// The raw per-element output [n, d] for the decoder's hidden features.
+    fn forward(&self, hidden: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            VarianceHead::Dense(dense) => dense.forward(hidden),
+            VarianceHead::Conv(conv) => flat_image(&conv.forward(hidden)?),
+        }
+    }
+}
