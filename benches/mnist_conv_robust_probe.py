@@ -7,7 +7,7 @@ encoder/decoder, or an MLP encoder with the convolutional decoder (mlp-conv), on
 then scores the 2,000 corrupted test images of the other MNIST benches with the runtime's
 element score `(x - mu)^2 / v + ln(2 pi v)` and prints the element AUROC (all / clean pixel 0 /
 > 0) and the cleaned-image NMSE at the runtime's default threshold (4.39).
-usage: python mnist_conv_robust_probe.py mlp|conv|mlp-conv|mlp-subpixel [epochs] [mnist dir]   (torch, numpy)
+usage: python mnist_conv_robust_probe.py mlp|conv|mlp-conv|mlp-subpixel[-wide] [epochs] [mnist dir]   (torch, numpy)
 Not part of the product: evidence for issue 4's AUROC target."""
 import gzip
 import math
@@ -72,20 +72,21 @@ class SubPixel(nn.Module):
     upsampling: 64 -> 32 channels at 14 x 14 (ReLU), then one channel at 28 x 28 for the mean and
     one for the variance head, both from the 14 x 14 features."""
 
-    def __init__(self):
+    def __init__(self, c0=64, c1=32):
         super().__init__()
+        self.c0 = c0
         self.enc = Mlp().enc
-        self.dec_fc = nn.Sequential(nn.Linear(KAPPA, 512), nn.ReLU(), nn.Linear(512, 64 * 49),
+        self.dec_fc = nn.Sequential(nn.Linear(KAPPA, 512), nn.ReLU(), nn.Linear(512, c0 * 49),
                                     nn.ReLU())
-        self.up = nn.Sequential(nn.Conv2d(64, 4 * 32, 3, 1, 1), nn.PixelShuffle(2), nn.ReLU())
-        self.mean = nn.Sequential(nn.Conv2d(32, 4, 3, 1, 1), nn.PixelShuffle(2))
-        self.var = nn.Sequential(nn.Conv2d(32, 4, 3, 1, 1), nn.PixelShuffle(2))
+        self.up = nn.Sequential(nn.Conv2d(c0, 4 * c1, 3, 1, 1), nn.PixelShuffle(2), nn.ReLU())
+        self.mean = nn.Sequential(nn.Conv2d(c1, 4, 3, 1, 1), nn.PixelShuffle(2))
+        self.var = nn.Sequential(nn.Conv2d(c1, 4, 3, 1, 1), nn.PixelShuffle(2))
 
     def encode(self, x):
         return self.enc(x).chunk(2, dim=1)
 
     def decode(self, z):
-        h = self.up(self.dec_fc(z).view(-1, 64, 7, 7))
+        h = self.up(self.dec_fc(z).view(-1, self.c0, 7, 7))
         return self.mean(h).reshape(-1, 784), self.var(h).reshape(-1, 784)
 
 
@@ -122,7 +123,7 @@ def training_images(root, rng):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("mlp", "conv", "mlp-conv", "mlp-subpixel"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("mlp", "conv", "mlp-conv", "mlp-subpixel", "mlp-subpixel-wide"):
         sys.exit(__doc__)
     kind = sys.argv[1]
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
@@ -131,6 +132,8 @@ def main():
     train = torch.from_numpy(training_images(root, np.random.default_rng(1)))
     if kind == "mlp-subpixel":
         model = SubPixel()
+    elif kind == "mlp-subpixel-wide":
+        model = SubPixel(128, 64)
     else:
         model = Mlp() if kind == "mlp" else Conv(conv_encoder=kind == "conv")
     log_gamma = nn.Parameter(torch.zeros(()))

@@ -118,7 +118,7 @@ pub fn run(args: OutliersArgs) -> anyhow::Result<()> {
         );
         csv.push_str(&format!(
             "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.2}\n",
-            r.method,
+            quoted(&r.method),
             r.auroc,
             r.auroc_clean_zero,
             r.auroc_clean_nonzero,
@@ -136,4 +136,20 @@ pub fn run(args: OutliersArgs) -> anyhow::Result<()> {
         atomic_file::write(path, csv.as_bytes())?;
     }
     Ok(())
+}
+
+/// A CSV field in double quotes, inner quotes doubled (RFC 4180): method names hold commas.
+fn quoted(field: &str) -> String {
+    format!("\"{}\"", field.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn csv_fields_with_commas_and_quotes_stay_one_field() {
+        assert_eq!(quoted("robust VAE, 1 pass"), "\"robust VAE, 1 pass\"");
+        assert_eq!(quoted("a \"b\""), "\"a \"\"b\"\"\"");
+    }
 }

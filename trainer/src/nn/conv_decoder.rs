@@ -1,8 +1,9 @@
 //! A convolutional image decoder: dense layers from the code to a small channels-last feature
 //! map, then sub-pixel convolutions that double its sides, ending in one channel at the image's
 //! size. Weight sharing across positions gives sharper strokes than a dense output layer: on
-//! corrupted MNIST the robust model's outlier AUROC went from 0.972 to 0.982 in a PyTorch probe
-//! (`benches/mnist_conv_robust_probe.py`).
+//! MNIST with 20 % of pixels replaced, the robust model's element outlier AUROC goes from 0.968
+//! (MLP decoder) to 0.975, and from 0.971 to 0.981 with `--latent-decay 0` (README, "Robust
+//! decoder on corrupted MNIST").
 
 use candle_core::{Module, Tensor};
 
