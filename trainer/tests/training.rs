@@ -184,10 +184,23 @@ fn resume_can_extend_epochs_but_not_change_the_model() -> edgevae_trainer::Resul
     assert!(matches!(again, Err(Error::Config(m)) if m.contains("--resume")));
     let mut other = tiny_config(1);
     other.stage1.latent = 5;
-    assert!(matches!(
-        run_to_end(dir.path(), other, true),
-        Err(Error::Config(_))
-    ));
+    let refused = run_to_end(dir.path(), other, true);
+    assert!(
+        matches!(&refused, Err(Error::Config(m)) if m.contains("latent: saved 4")),
+        "{refused:?}"
+    );
+    // A config.json written before the conv decoder existed (no conv fields) still resumes.
+    let config_path = dir.path().join("config.json");
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config_path).expect("read config"))
+            .expect("parse config");
+    let stage1 = saved["stage1"].as_object_mut().expect("stage1 object");
+    assert!(stage1.remove("conv_channels").is_some());
+    assert!(
+        !stage1.contains_key("image_shape"),
+        "an MLP run stores no image shape"
+    );
+    std::fs::write(&config_path, serde_json::to_vec(&saved).expect("json")).expect("write");
     let mut longer = tiny_config(1);
     longer.schedule1.epochs = 3;
     run_to_end(dir.path(), longer, true)?;
@@ -251,8 +264,8 @@ fn checkpoint_tensors_stage1(dir: &Path) -> HashMap<String, Vec<f32>> {
 }
 
 /// The conv decoder trains like the dense one (gamma falls, the loss falls) on image data, and
-/// data it cannot decode is a clear error before training: rows with no image shape, or sides
-/// its doublings do not divide.
+/// data it cannot decode is a clear error before anything is written: rows with no image shape,
+/// or sides its doublings do not divide.
 #[test]
 fn conv_decoder_learns_sprites_and_refuses_data_it_cannot_decode() -> edgevae_trainer::Result<()> {
     let conv = |data: &str, channels: Vec<usize>| {
@@ -282,6 +295,11 @@ fn conv_decoder_learns_sprites_and_refuses_data_it_cannot_decode() -> edgevae_tr
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains(expected), "{data}: {err}");
+        // Refused before anything was written: the same directory takes a corrected run.
+        assert!(
+            !dir.path().join("state.json").exists(),
+            "{data}: run left behind"
+        );
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use super::onnx_proto::{
 use super::Precision;
 use crate::error::{Error, Result};
 use crate::model::{Decoder, VarianceHead};
-use crate::nn::{sub_pixel_conv, Activation, ConvDecoder, Dense, Mlp, SubPixelConv};
+use crate::nn::{Activation, ConvDecoder, Dense, Mlp, SubPixelConv};
 
 /// The batch dimension's symbolic name.
 pub const BATCH: &str = "N";
@@ -50,6 +50,15 @@ pub fn int_attr(name: &str, i: i64) -> AttributeProto {
         name: name.to_string(),
         i,
         r#type: attribute_type::INT,
+        ..Default::default()
+    }
+}
+
+pub fn string_attr(name: &str, value: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        s: value.as_bytes().to_vec(),
+        r#type: attribute_type::STRING,
         ..Default::default()
     }
 }
@@ -191,7 +200,7 @@ impl GraphBuilder {
         name.to_string()
     }
 
-    /// `x` reshaped to `shape` (-1: the batch).
+    /// `x` reshaped to `shape` (ONNX semantics: 0 keeps the input's size there, -1 is inferred).
     pub fn reshape(&mut self, x: &str, shape: &[i64], name: &str) -> String {
         let shape = self.int64s(&format!("{name}.shape"), shape);
         self.node("Reshape", &[x, &shape], vec![], "reshape")
@@ -271,10 +280,10 @@ impl GraphBuilder {
     }
 
     /// A sub-pixel convolution on an NCHW map: Conv (3x3, pads 1) to `4 c_out` channels, then
-    /// DepthToSpace (blocksize 2; its default mode, DCR, is our column order `(dy, dx, o)`).
+    /// DepthToSpace (blocksize 2, mode DCR: our column order `(dy, dx, o)`).
     pub fn sub_pixel_conv(&mut self, x: &str, layer: &SubPixelConv, name: &str) -> Result<String> {
-        let k = sub_pixel_conv::KERNEL;
-        let s = sub_pixel_conv::SCALE;
+        let k = SubPixelConv::KERNEL;
+        let s = SubPixelConv::SCALE;
         let w = self.weight(
             &format!("{name}.weight"),
             &layer.onnx_kernel()?,
@@ -293,7 +302,7 @@ impl GraphBuilder {
         Ok(self.node(
             "DepthToSpace",
             &[&conv],
-            vec![int_attr("blocksize", s as i64)],
+            vec![int_attr("blocksize", s as i64), string_attr("mode", "DCR")],
             "depth_to_space",
         ))
     }

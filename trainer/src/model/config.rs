@@ -23,9 +23,9 @@ pub struct Stage1Config {
     /// The decoder mean: an MLP mirroring the encoder, affine, or convolutional.
     #[serde(default)]
     pub decoder: DecoderKind,
-    /// Image rows and columns of each data row (filled in from the data); the conv decoder
-    /// needs them.
-    #[serde(default)]
+    /// Image rows and columns of each data row, filled in from the data for the conv decoder
+    /// (the only one that needs them; absent from other runs' config.json).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_shape: Option<(usize, usize)>,
     /// The conv decoder's feature-map channels, first map first; each map after the first
     /// doubles the sides, and so does the output.

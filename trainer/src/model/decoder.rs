@@ -5,8 +5,32 @@ use candle_core::{Module, Tensor};
 
 use super::{DecoderKind, Stage1Config};
 use crate::error::{Error, Result};
-use crate::nn::{flat_image, ConvDecoder, Dense, Mlp, ParamStore, SubPixelConv};
+use crate::nn::{first_grid, flat_image, ConvDecoder, Dense, Mlp, ParamStore, SubPixelConv};
 use crate::rng::SeededRng;
+
+/// Whether `config`'s decoder can decode its data: for the conv decoder, rows with an image
+/// shape whose sides its doublings divide. Training checks this before it writes anything.
+pub fn check_decoder(config: &Stage1Config) -> Result<()> {
+    if config.decoder == DecoderKind::Conv {
+        conv_image(config)?;
+    }
+    Ok(())
+}
+
+/// The image shape the conv decoder decodes to, checked against the data and the channels.
+fn conv_image(config: &Stage1Config) -> Result<(usize, usize)> {
+    let image = config.image_shape.ok_or_else(|| {
+        Error::Config("the conv decoder needs image data (rows with a known image shape)".into())
+    })?;
+    if image.0.checked_mul(image.1) != Some(config.input_dim) {
+        return Err(Error::Config(format!(
+            "image shape {} x {} does not match the data's {} values per row",
+            image.0, image.1, config.input_dim
+        )));
+    }
+    first_grid(image, &config.conv_channels)?;
+    Ok(image)
+}
 
 #[derive(Clone, Debug)]
 pub enum Decoder {
@@ -38,17 +62,7 @@ impl Decoder {
                 Decoder::Dense(Mlp::new(params, prefix, &widths, config.output, rng)?)
             }
             DecoderKind::Conv => {
-                let image = config.image_shape.ok_or_else(|| {
-                    Error::Config(
-                        "the conv decoder needs image data (rows with a known image shape)".into(),
-                    )
-                })?;
-                if image.0.checked_mul(image.1) != Some(config.input_dim) {
-                    return Err(Error::Config(format!(
-                        "image shape {} x {} does not match the data's {} values per row",
-                        image.0, image.1, config.input_dim
-                    )));
-                }
+                let image = conv_image(config)?;
                 Decoder::Conv(ConvDecoder::new(
                     params,
                     prefix,

@@ -9,7 +9,7 @@ mod stage1;
 mod stage2;
 
 pub use config::{DecoderKind, RobustConfig, Stage1Config, Stage2Config};
-pub use decoder::{Decoder, VarianceHead};
+pub use decoder::{check_decoder, Decoder, VarianceHead};
 pub use gaussian::DiagonalGaussian;
 pub use loss::{gaussian_kl, outlier_cutoff, robust_vae_loss, vae_loss, LossParts, LN_2PI};
 pub use stage1::Stage1;

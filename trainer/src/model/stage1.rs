@@ -1,6 +1,6 @@
-//! Stage 1: an MLP encoder to q(z|x) and a decoder (dense or convolutional) to mu_x(z), with a learned scalar decoder
-//! variance gamma stored as log gamma and kept above a floor; optionally (the robust decoder) a
-//! second decoder head giving a per-element variance.
+//! Stage 1: an MLP encoder to q(z|x) and a decoder (dense or convolutional) to mu_x(z), with a
+//! learned scalar decoder variance gamma stored as log gamma and kept above a floor; optionally
+//! (the robust decoder) a second decoder head giving a per-element variance.
 
 use candle_core::{Module, Tensor};
 

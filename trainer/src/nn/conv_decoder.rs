@@ -66,8 +66,11 @@ impl ConvDecoder {
         rng: &mut SeededRng,
     ) -> Result<Self> {
         let grid = first_grid(image, channels)?;
+        let first_map = (grid.0 * grid.1)
+            .checked_mul(channels[0])
+            .ok_or_else(|| Error::Config(format!("{} channels are too many", channels[0])))?;
         let mut widths = dense_widths.to_vec();
-        widths.push(grid.0 * grid.1 * channels[0]);
+        widths.push(first_map);
         let dense = Mlp::new(params, prefix, &widths, Activation::Relu, rng)?;
         let up = channels
             .windows(2)

@@ -9,7 +9,7 @@ mod mlp;
 mod params;
 mod patches;
 mod schedule;
-pub mod sub_pixel_conv;
+mod sub_pixel_conv;
 
 pub use adamw::{AdamW, AdamWConfig};
 pub use bias_add::add_bias;
@@ -17,6 +17,6 @@ pub use conv_decoder::{first_grid, flat_image, ConvDecoder};
 pub use dense::Dense;
 pub use mlp::{Activation, Mlp};
 pub use params::ParamStore;
-pub use patches::{patches_3x3, patches_by_ops};
+pub use patches::patches_3x3;
 pub use schedule::halving_lr;
 pub use sub_pixel_conv::SubPixelConv;

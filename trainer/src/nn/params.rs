@@ -1,6 +1,8 @@
 //! Named trainable parameters, created from our seeded RNG (candle's `randn` cannot be seeded on
 //! CPU) and saved or restored by name. Names follow the module tree, e.g.
-//! `stage1.encoder.0.weight`, and become safetensors keys and, later, ONNX initializer names.
+//! `stage1.encoder.0.weight`, and become safetensors keys and, later, ONNX initializer names
+//! (a convolution's kernel keeps its name but not its layout: [9 c_in, 4 c_out] here, [4 c_out,
+//! c_in, 3, 3] in ONNX).
 
 use std::collections::HashMap;
 

@@ -9,8 +9,8 @@ use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor};
 
 use super::bias_add::contiguous_f32;
 
-/// Rows of the patch matrix per map position: taps `(ky, kx)` in row-major order, each the
-/// `c` channels at offset `(ky - 1, kx - 1)`.
+/// Blocks of `c` columns in each patch row: taps `(ky, kx)` in row-major order, each the `c`
+/// channels at offset `(ky - 1, kx - 1)`.
 const TAPS: usize = 9;
 
 /// [n, h, w, c] -> [n * h * w, 9 c]: row `(b, i, j)` holds the channels at `(i + ky - 1, j + kx -
@@ -24,7 +24,7 @@ pub fn patches_3x3(x: &Tensor) -> candle_core::Result<Tensor> {
 }
 
 /// The same gather with candle's general ops (any device; the reference for the tests).
-pub fn patches_by_ops(x: &Tensor) -> candle_core::Result<Tensor> {
+fn patches_by_ops(x: &Tensor) -> candle_core::Result<Tensor> {
     let (n, h, w, c) = x.dims4()?;
     let padded = x.pad_with_zeros(1, 1, 1)?.pad_with_zeros(2, 1, 1)?;
     let mut taps = Vec::with_capacity(TAPS);

@@ -12,10 +12,8 @@ use super::{add_bias, patches_3x3, ParamStore};
 use crate::error::Result;
 use crate::rng::SeededRng;
 
-/// Kernel side.
-pub const KERNEL: usize = 3;
-/// Upsampling factor per side.
-pub const SCALE: usize = 2;
+const KERNEL: usize = SubPixelConv::KERNEL;
+const SCALE: usize = SubPixelConv::SCALE;
 
 #[derive(Clone, Debug)]
 pub struct SubPixelConv {
@@ -30,6 +28,11 @@ pub struct SubPixelConv {
 }
 
 impl SubPixelConv {
+    /// Kernel side.
+    pub const KERNEL: usize = 3;
+    /// Upsampling factor per side.
+    pub const SCALE: usize = 2;
+
     /// Creates `{prefix}.weight` and `{prefix}.bias`, PyTorch-style uniform init (bound
     /// 1/sqrt(fan_in), fan_in = 9 c_in).
     pub fn new(

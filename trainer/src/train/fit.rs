@@ -13,6 +13,7 @@ use super::{
 use crate::atomic_file;
 use crate::data::{load_splits, Scaling, Splits};
 use crate::error::{Error, Result};
+use crate::model::{check_decoder, DecoderKind};
 use crate::nn::{Activation, AdamW};
 use crate::report;
 
@@ -41,6 +42,33 @@ fn same_except_epochs(a: &TrainConfig, b: &TrainConfig) -> bool {
     *a == b
 }
 
+/// The settings in which `a` and `b` differ, by name, with the saved value (`b`) where short.
+fn differing_settings(a: &TrainConfig, b: &TrainConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    if a.data != b.data {
+        out.push(format!("data: saved {:?}", b.data));
+    }
+    if a.seed != b.seed {
+        out.push(format!("seed: saved {}", b.seed));
+    }
+    if a.stage1.decoder != b.stage1.decoder {
+        out.push(format!("decoder: saved {:?}", b.stage1.decoder));
+    }
+    if a.stage1.latent != b.stage1.latent {
+        out.push(format!("latent: saved {}", b.stage1.latent));
+    }
+    if a.stage1 != b.stage1 {
+        out.push("stage-1 architecture".into());
+    }
+    if a.stage2 != b.stage2 {
+        out.push("stage-2 architecture".into());
+    }
+    if out.is_empty() {
+        out.push("training options".into());
+    }
+    out
+}
+
 /// Creates the run directory (or checks it for a resume) and returns the config and state.
 fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunState)> {
     let dir = &req.run_dir;
@@ -48,21 +76,25 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
     let mut config = req.config.clone();
     config.stage1.input_dim = splits.train.dim;
     config.image_shape = splits.train.image_shape;
-    config.stage1.image_shape = splits.train.image_shape;
+    // Only the conv decoder reads it: runs of the other decoders keep the config.json they had
+    // before the field existed, so they still resume.
+    if config.stage1.decoder == DecoderKind::Conv {
+        config.stage1.image_shape = splits.train.image_shape;
+    }
     config.stage1.output = match splits.train.scaling {
         Scaling::Unit => Activation::Sigmoid,
         Scaling::Real => Activation::Identity,
     };
+    // Before anything is written, so a decoder the data cannot take leaves no run behind.
+    check_decoder(&config.stage1)?;
     if req.resume {
         let saved = read_config(dir)?;
         if !same_except_epochs(&config, &saved) {
             return Err(Error::Config(format!(
-                "{} was made with other settings; --resume may only change the number of epochs \
-                 (saved data {:?}, seed {}, latent {})",
+                "{} was made with other settings ({}); --resume may only change the number of \
+                 epochs",
                 dir.join(CONFIG_FILE).display(),
-                saved.data,
-                saved.seed,
-                saved.stage1.latent
+                differing_settings(&config, &saved).join(", ")
             )));
         }
         let state = if state_path.exists() {
