@@ -79,6 +79,10 @@ fn train_writes_a_complete_run_directory() {
         "{text}"
     );
     assert!(text.contains("active latent dimensions"), "{text}");
+    assert!(
+        text.contains("stage-1 decoder: mlp (mirrors the encoder), recycle 1"),
+        "{text}"
+    );
 
     let npy = dir.path().join("s.npy");
     ok(&edgevae(&[

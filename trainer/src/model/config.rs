@@ -121,6 +121,39 @@ impl Stage1Config {
         }
     }
 
+    /// One line on the decoder for `edgevae inspect`: its kind (for the conv decoder, its maps,
+    /// channels x rows x columns), robustness and recycling.
+    pub fn decoder_summary(&self) -> String {
+        let kind = match self.decoder {
+            DecoderKind::Mlp => "mlp (mirrors the encoder)".to_string(),
+            DecoderKind::Affine => "affine (mu_x = W z + b)".to_string(),
+            DecoderKind::Conv => {
+                let maps = self
+                    .image_shape
+                    .and_then(|image| crate::nn::first_grid(image, &self.conv_channels).ok())
+                    .map(|(rows, cols)| {
+                        let mut maps: Vec<String> = Vec::new();
+                        let mut side = (rows, cols);
+                        for c in self.conv_channels.iter().chain([&1]) {
+                            maps.push(format!("{c} x {} x {}", side.0, side.1));
+                            side = (side.0 * 2, side.1 * 2);
+                        }
+                        maps.join(" -> ")
+                    })
+                    .unwrap_or_else(|| format!("channels {:?}", self.conv_channels));
+                format!("conv ({maps})")
+            }
+        };
+        let robust = match &self.robust {
+            Some(r) => format!(
+                ", robust (outlier cost {}, variance range {}, warm-up {})",
+                r.outlier_cost, r.log_variance_range, r.warmup
+            ),
+            None => String::new(),
+        };
+        format!("{kind}{robust}, recycle {}", self.recycle.max(1))
+    }
+
     /// Layer widths of the decoder mean, latent first: for the conv decoder, its dense layers'
     /// widths before the first feature map.
     pub fn decoder_widths(&self) -> Vec<usize> {
@@ -153,5 +186,27 @@ impl Default for Stage2Config {
             gamma_floor: 1e-6,
             gamma_init: 1.0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoder_summary_names_the_conv_maps_and_the_robust_settings() {
+        let mut config = Stage1Config::new(784, Activation::Sigmoid);
+        config.decoder = DecoderKind::Conv;
+        config.image_shape = Some((28, 28));
+        config.robust = Some(RobustConfig::default());
+        assert_eq!(
+            config.decoder_summary(),
+            "conv (64 x 7 x 7 -> 32 x 14 x 14 -> 1 x 28 x 28), robust (outlier cost 3, \
+             variance range 6, warm-up 0.3), recycle 1"
+        );
+        config.image_shape = None;
+        assert!(config
+            .decoder_summary()
+            .starts_with("conv (channels [64, 32])"));
     }
 }
