@@ -35,7 +35,7 @@ pub fn time_stage1_steps(
     config.latent = 64;
     let mut params = ParamStore::new(device);
     let mut rng = SeededRng::new(0);
-    let model = Stage1::new(&config, &mut params, &mut rng)?;
+    let model = Stage1::new(&config, None, &mut params, &mut rng)?;
     let mut opt = AdamW::new(
         &params,
         AdamWConfig {

@@ -259,7 +259,12 @@ fn robust_stage1(recycle: usize, decoder: DecoderKind) -> edgevae_trainer::Resul
     config.recycle = recycle;
     config.decoder = decoder;
     let mut params = ParamStore::new(&Device::Cpu);
-    Stage1::new(&config, &mut params, &mut SeededRng::derive(5, "test", 0))
+    Stage1::new(
+        &config,
+        None,
+        &mut params,
+        &mut SeededRng::derive(5, "test", 0),
+    )
 }
 
 #[test]

@@ -44,7 +44,10 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         config.stage1.output,
         config.stage1.gamma_floor
     );
-    println!("stage-1 decoder: {}", config.stage1.decoder_summary());
+    println!(
+        "stage-1 decoder: {}",
+        config.stage1.decoder_summary(config.image_shape)
+    );
     println!(
         "stage 2: {} x {} ReLU + skip, gamma floor {:e}",
         config.stage2.depth, config.stage2.width, config.stage2.gamma_floor

@@ -222,10 +222,8 @@ impl TrainArgs {
                 stage1.decoder == DecoderKind::Conv,
                 "--conv-channels needs --decoder conv"
             );
-            anyhow::ensure!(
-                !c.is_empty() && !c.contains(&0),
-                "--conv-channels needs at least one channel count, none zero"
-            );
+            // Their counts are checked with the data (`model::check_decoder`), before the run
+            // directory is written.
             stage1.conv_channels = c.clone();
         }
         if let Some(k) = self.recycle {

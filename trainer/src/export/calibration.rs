@@ -216,7 +216,7 @@ mod tests {
         };
         let mut rng = SeededRng::derive(0, "calibration-test", 0);
         let mut params1 = ParamStore::new(&device);
-        let stage1 = Stage1::new(&stage1_config, &mut params1, &mut rng)?;
+        let stage1 = Stage1::new(&stage1_config, None, &mut params1, &mut rng)?;
         for (_, var) in params1.vars() {
             var.set(&var.as_tensor().zeros_like()?)?;
         }

@@ -23,10 +23,6 @@ pub struct Stage1Config {
     /// The decoder mean: an MLP mirroring the encoder, affine, or convolutional.
     #[serde(default)]
     pub decoder: DecoderKind,
-    /// Image rows and columns of each data row, filled in from the data for the conv decoder
-    /// (the only one that needs them; absent from other runs' config.json).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_shape: Option<(usize, usize)>,
     /// The conv decoder's feature-map channels, first map first; each map after the first
     /// doubles the sides, and so does the output.
     #[serde(default = "default_conv_channels")]
@@ -114,7 +110,6 @@ impl Stage1Config {
             gamma_floor: 1e-4,
             gamma_init: 1.0,
             decoder: DecoderKind::Mlp,
-            image_shape: None,
             conv_channels: default_conv_channels(),
             robust: None,
             recycle: 1,
@@ -122,14 +117,13 @@ impl Stage1Config {
     }
 
     /// One line on the decoder for `edgevae inspect`: its kind (for the conv decoder, its maps,
-    /// channels x rows x columns), robustness and recycling.
-    pub fn decoder_summary(&self) -> String {
+    /// channels x rows x columns, for rows of `image_shape`), robustness and recycling.
+    pub fn decoder_summary(&self, image_shape: Option<(usize, usize)>) -> String {
         let kind = match self.decoder {
             DecoderKind::Mlp => "mlp (mirrors the encoder)".to_string(),
             DecoderKind::Affine => "affine (mu_x = W z + b)".to_string(),
             DecoderKind::Conv => {
-                let maps = self
-                    .image_shape
+                let maps = image_shape
                     .and_then(|image| crate::nn::first_grid(image, &self.conv_channels).ok())
                     .map(|(rows, cols)| {
                         let mut maps: Vec<String> = Vec::new();
@@ -197,16 +191,14 @@ mod tests {
     fn decoder_summary_names_the_conv_maps_and_the_robust_settings() {
         let mut config = Stage1Config::new(784, Activation::Sigmoid);
         config.decoder = DecoderKind::Conv;
-        config.image_shape = Some((28, 28));
         config.robust = Some(RobustConfig::default());
         assert_eq!(
-            config.decoder_summary(),
+            config.decoder_summary(Some((28, 28))),
             "conv (64 x 7 x 7 -> 32 x 14 x 14 -> 1 x 28 x 28), robust (outlier cost 3, \
              variance range 6, warm-up 0.3), recycle 1"
         );
-        config.image_shape = None;
         assert!(config
-            .decoder_summary()
+            .decoder_summary(None)
             .starts_with("conv (channels [64, 32])"));
     }
 }

@@ -8,18 +8,22 @@ use crate::error::{Error, Result};
 use crate::nn::{first_grid, flat_image, ConvDecoder, Dense, Mlp, ParamStore, SubPixelConv};
 use crate::rng::SeededRng;
 
-/// Whether `config`'s decoder can decode its data: for the conv decoder, rows with an image
-/// shape whose sides its doublings divide. Training checks this before it writes anything.
-pub fn check_decoder(config: &Stage1Config) -> Result<()> {
+/// Whether `config`'s decoder can decode data rows of `image_shape` (the data's, `None` when its
+/// rows are not images): for the conv decoder, images whose sides its doublings divide.
+/// Training checks this before it writes anything.
+pub fn check_decoder(config: &Stage1Config, image_shape: Option<(usize, usize)>) -> Result<()> {
     if config.decoder == DecoderKind::Conv {
-        conv_image(config)?;
+        conv_image(config, image_shape)?;
     }
     Ok(())
 }
 
 /// The image shape the conv decoder decodes to, checked against the data and the channels.
-fn conv_image(config: &Stage1Config) -> Result<(usize, usize)> {
-    let image = config.image_shape.ok_or_else(|| {
+fn conv_image(
+    config: &Stage1Config,
+    image_shape: Option<(usize, usize)>,
+) -> Result<(usize, usize)> {
+    let image = image_shape.ok_or_else(|| {
         Error::Config("the conv decoder needs image data (rows with a known image shape)".into())
     })?;
     if image.0.checked_mul(image.1) != Some(config.input_dim) {
@@ -49,9 +53,10 @@ pub enum VarianceHead {
 
 impl Decoder {
     /// Layers named `{prefix}.0`, `{prefix}.1`, ... (the dense ones), `{prefix}.up.i` and
-    /// `{prefix}.out` (the convolutions).
+    /// `{prefix}.out` (the convolutions); `image_shape` as in [`check_decoder`].
     pub fn new(
         config: &Stage1Config,
+        image_shape: Option<(usize, usize)>,
         params: &mut ParamStore,
         prefix: &str,
         rng: &mut SeededRng,
@@ -62,7 +67,7 @@ impl Decoder {
                 Decoder::Dense(Mlp::new(params, prefix, &widths, config.output, rng)?)
             }
             DecoderKind::Conv => {
-                let image = conv_image(config)?;
+                let image = conv_image(config, image_shape)?;
                 Decoder::Conv(ConvDecoder::new(
                     params,
                     prefix,

@@ -35,8 +35,10 @@ pub struct Decoded {
 }
 
 impl Stage1 {
+    /// `image_shape`: the data's rows as images (the conv decoder needs it), `None` otherwise.
     pub fn new(
         config: &Stage1Config,
+        image_shape: Option<(usize, usize)>,
         params: &mut ParamStore,
         rng: &mut SeededRng,
     ) -> Result<Self> {
@@ -45,7 +47,7 @@ impl Stage1 {
         let encoder = Mlp::new(params, "stage1.encoder", &enc_widths, Activation::Relu, rng)?;
         let last = *enc_widths.last().unwrap_or(&config.input_dim);
         let head = Dense::new(params, "stage1.encoder_head", last, 2 * config.latent, rng)?;
-        let decoder = Decoder::new(config, params, "stage1.decoder", rng)?;
+        let decoder = Decoder::new(config, image_shape, params, "stage1.decoder", rng)?;
         let log_gamma = params.scalar("stage1.log_gamma", config.gamma_init.ln() as f32)?;
         // Made last, so a plain model's initial weights do not depend on this option.
         let variance_head = match config.robust {

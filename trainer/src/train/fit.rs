@@ -13,7 +13,7 @@ use super::{
 use crate::atomic_file;
 use crate::data::{load_splits, Scaling, Splits};
 use crate::error::{Error, Result};
-use crate::model::{check_decoder, DecoderKind};
+use crate::model::check_decoder;
 use crate::nn::{Activation, AdamW};
 use crate::report;
 
@@ -76,17 +76,12 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
     let mut config = req.config.clone();
     config.stage1.input_dim = splits.train.dim;
     config.image_shape = splits.train.image_shape;
-    // Only the conv decoder reads it: runs of the other decoders keep the config.json they had
-    // before the field existed, so they still resume.
-    if config.stage1.decoder == DecoderKind::Conv {
-        config.stage1.image_shape = splits.train.image_shape;
-    }
     config.stage1.output = match splits.train.scaling {
         Scaling::Unit => Activation::Sigmoid,
         Scaling::Real => Activation::Identity,
     };
     // Before anything is written, so a decoder the data cannot take leaves no run behind.
-    check_decoder(&config.stage1)?;
+    check_decoder(&config.stage1, config.image_shape)?;
     if req.resume {
         let saved = read_config(dir)?;
         if !same_except_epochs(&config, &saved) {

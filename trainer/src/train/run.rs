@@ -48,6 +48,7 @@ fn build_within(
     let mut params1 = store(budget[0]);
     let stage1 = Stage1::new(
         &config.stage1,
+        config.image_shape,
         &mut params1,
         &mut SeededRng::derive(config.seed, "init-stage1", 0),
     )?;
