@@ -5,8 +5,9 @@ calibrated per-element noise), the standardised residuals alone ((x - x_mean)^2 
 runtime's score in manifest format 1, and (x - x_mean)^2 / v), and |x - x_mean|; each split where
 the clean pixel is 0 (background) or not (strokes). Passes re-encode the cleaned input as the
 runtime filter does. Also the AUROC without replaced pixels whose value barely changed, and the
-share of elements masked on the clean images. Its own noise draw (numpy), so figures differ
-slightly from `edgevae bench outliers`.
+share of elements masked on the clean images, and the AUROC when the encoder is given the clean
+image (what the decoder could reach with a noise-immune encoder). Its own noise draw (numpy), so
+figures differ slightly from `edgevae bench outliers`.
 usage: python mnist_filter_scores.py <model dir> [rows] [mnist dir]   (numpy, onnxruntime)"""
 import json
 import sys
@@ -67,6 +68,11 @@ def main():
     print(f"clean images, 1 pass: {np.mean(runtime_score(clean, out) > threshold) * 100:.2f} % of elements masked "
           f"(element threshold {threshold:.3f}); with (x - x_mean)^2 / noise > 9: "
           f"{np.mean((clean - out['x_mean']) ** 2 / noise > 9) * 100:.2f} %")
+    # The decoder's own limit: the corrupted values scored against what the model reconstructs
+    # from the clean image, as if the encoder were untouched by the noise.
+    s = runtime_score(noisy, out)
+    print(f"encoder given the clean image (the decoder's limit): AUROC {auroc(s, mask):.4f}  background "
+          f"{auroc(s[background], mask[background]):.4f}  strokes {auroc(s[~background], mask[~background]):.4f}")
 
 
 if __name__ == "__main__":
