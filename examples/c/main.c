@@ -190,6 +190,9 @@ int main(int argc, char **argv)
     exit_code = 0;
 
 done:
+    /* Freeing the handles is all the shutdown there is: no thread of edgevae or ONNX Runtime
+     * outlives them (ONNX Runtime's telemetry thread is kept from starting, see
+     * edgevae_model_open), so returning from main is safe. */
     edgevae_filter_free(filter);
     edgevae_sampler_free(sampler);
     edgevae_model_free(model);

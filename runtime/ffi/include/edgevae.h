@@ -326,6 +326,14 @@ edgevae_status edgevae_last_error(char *buf,
  * Thread-safety: may be called from several threads at once (the library is loaded once,
  * under a lock).
  *
+ * Process environment: the first call sets `ORT_DISABLE_TELEMETRY=1` unless the variable is
+ * already set, before ONNX Runtime is loaded. Without it ONNX Runtime 1.31 starts a telemetry
+ * thread that outlives every handle, writes under `$HOME/.cache` and `$TMPDIR`, and can read
+ * freed memory while the program exits. A program whose other threads use `getenv`/`setenv`
+ * during that first call should set the variable itself beforehand (`0` opts in to ONNX
+ * Runtime's telemetry). No thread started by edgevae or ONNX Runtime outlives the handles, so
+ * there is no shutdown call: returning from `main` after the `_free` calls is enough.
+ *
  * # Safety
  *
  * `dir` must be NULL or a NUL-terminated path; `options` NULL or a valid `edgevae_options`

@@ -15,6 +15,30 @@ use super::RuntimeError;
 
 pub const LIBRARY_VERSION: &str = "1.31.1";
 
+/// The variable that keeps ONNX Runtime's telemetry client from starting.
+///
+/// The Linux build of ONNX Runtime 1.31 starts Microsoft's 1DS telemetry client inside
+/// `CreateEnv` unless this is set (to anything but `0` or empty): a `std::thread` that the
+/// environment does not own (releasing the environment leaves it running), wakes hourly, writes
+/// `~/.cache/Microsoft/DeveloperTools/.onnxruntime/{onnxruntime.db,deviceid}` and
+/// `$TMPDIR/.ses`, and queues HTTPS uploads. It is stopped only by a static destructor while
+/// the process exits, and in some exits it reads a string another static destructor has already
+/// freed (a use-after-free seen under valgrind). `with_telemetry(false)` calls
+/// `DisableTelemetryEvents` after `CreateEnv`, too late to stop the thread.
+pub const TELEMETRY_SWITCH: &str = "ORT_DISABLE_TELEMETRY";
+
+/// Sets [`TELEMETRY_SWITCH`] to `1` unless the process already has it, before the library is
+/// loaded (it is read when the environment is created). A value the user set is left alone:
+/// `ORT_DISABLE_TELEMETRY=0` opts back in.
+fn disable_telemetry() {
+    if std::env::var_os(TELEMETRY_SWITCH).is_none() {
+        // Once per process, under INIT, before the library is loaded. A host program whose
+        // other threads call getenv or setenv at that moment should set the variable itself
+        // first (then this does nothing): glibc's setenv is not safe against concurrent getenv.
+        std::env::set_var(TELEMETRY_SWITCH, "1");
+    }
+}
+
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
 static INIT: Mutex<()> = Mutex::new(());
 static LOAD_TIME: OnceLock<Duration> = OnceLock::new();
@@ -42,6 +66,10 @@ fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
 
 /// The process-wide ONNX Runtime environment, loading the library on first use. Later calls
 /// return the same environment whatever path they name (ONNX Runtime allows one per process).
+///
+/// It is never released: ort allows one environment per process, so a released one could not
+/// be made again for the next model. It starts no thread of its own (see [`TELEMETRY_SWITCH`]);
+/// sessions own their intra-op threads and join them when dropped.
 pub fn environment(library: Option<&Path>) -> Result<&'static Environment, RuntimeError> {
     if let Some(env) = ENVIRONMENT.get() {
         return Ok(env);
@@ -60,6 +88,7 @@ pub fn environment(library: Option<&Path>) -> Result<&'static Environment, Runti
                 .join(", "),
         });
     };
+    disable_telemetry();
     let started = Instant::now();
     // LoadDynamicError is converted here: building an ort::Error would itself try the default load.
     let builder = ort::init_from(path).map_err(|e| RuntimeError::LibraryLoad {

@@ -12,7 +12,9 @@ mod session;
 
 pub use error::RuntimeError;
 pub use filter::{FilterOutput, OutlierFilter};
-pub use library::{default_library_path, environment, library_load_time, LIBRARY_VERSION};
+pub use library::{
+    default_library_path, environment, library_load_time, LIBRARY_VERSION, TELEMETRY_SWITCH,
+};
 pub use model_dir::ModelDir;
 pub use providers::{Provider, ProviderChoice, RuntimeOptions};
 pub use sampler::Sampler;
