@@ -14,7 +14,9 @@
 /// Spin rounds of candle's barrier-pool workers after an element-wise op (candle: 25,000).
 const BARRIER_POOL_SPIN_LIMIT: &str = "2000";
 
-/// Runs `work` with `threads` CPU threads for candle (all cores when None).
+/// Runs `work` with `threads` CPU threads for candle (all cores when None), every one of them
+/// flushing subnormals to zero ([`crate::float_mode`]). The calling thread keeps that mode
+/// afterwards.
 pub fn with_cpu_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> R {
     let n = threads
         .or_else(|| {
@@ -33,10 +35,18 @@ pub fn with_cpu_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> 
     if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
         std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", BARRIER_POOL_SPIN_LIMIT);
     }
+    // Before any pool exists: threads made from here on start with the mode.
+    crate::float_mode::flush_denormals();
     if n == 1 {
         return work();
     }
-    match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .start_handler(|_| {
+            crate::float_mode::flush_denormals();
+        })
+        .build();
+    match pool {
         Ok(pool) => pool.install(work),
         // No threads to be had: the work still runs, on this thread and candle's own pools.
         Err(_) => work(),

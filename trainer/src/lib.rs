@@ -12,6 +12,7 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod export;
+pub mod float_mode;
 pub mod model;
 pub mod nn;
 pub mod report;
