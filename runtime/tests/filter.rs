@@ -4,6 +4,7 @@
 
 mod common;
 
+use edgevae_runtime::core::Precision;
 use edgevae_runtime::{FilterOutput, ModelDir, OutlierFilter, RuntimeError, RuntimeOptions};
 
 use common::{calibrated_quickstart, ELEMENT_NOISE, ELEMENT_THRESHOLD, SCORE_THRESHOLD};
@@ -276,4 +277,120 @@ fn bad_calls_get_specific_errors() {
         text.contains(&copy.path().display().to_string()) && text.contains("re-export"),
         "{text}"
     );
+}
+
+/// Sets every 7th element of row 0 to `value`; returns how many were set.
+fn plant_every_7th(x: &mut [f32], d: usize, value: f32) -> usize {
+    let mut planted = 0;
+    for v in x[..d].iter_mut().step_by(7) {
+        *v = value;
+        planted += 1;
+    }
+    planted
+}
+
+/// A huge finite value (3e38 passes the NaN/Inf check) used to come back unmasked and copied
+/// into `cleaned`, with a NaN row score that compared false against the threshold. Now: every
+/// planted element is masked, every score and cleaned value is finite, the row is flagged, and
+/// the other rows of the batch come out as they do without it. In every precision (the fp16
+/// graphs overflow at 65504) and for one and three passes.
+#[test]
+fn huge_finite_values_are_masked_and_flag_the_row() {
+    let dir = calibrated_quickstart();
+    for precision in [Precision::Fp32, Precision::Fp16, Precision::Fp16w] {
+        let options = RuntimeOptions {
+            precision,
+            ..RuntimeOptions::default()
+        };
+        let model = ModelDir::open(dir.path(), options).expect("calibrated copy");
+        let mut filter = model.filter().expect("filter");
+        let d = model.input_dim();
+        let n = 4;
+        let clean = clean_rows(&model, n, 5);
+        for value in [3.0e38f32, -3.0e38, f32::MAX, 70_000.0] {
+            let mut x = clean.clone();
+            let planted = plant_every_7th(&mut x, d, value);
+            assert_eq!(planted, 112);
+            for passes in [1, 3] {
+                let what = format!("{precision:?}, value {value}, {passes} passes");
+                let mut out = FilterOutput::new(n, d);
+                filter.filter_into(&x, n, passes, &mut out).expect(&what);
+                let mut reference = FilterOutput::new(n, d);
+                filter
+                    .filter_into(&clean, n, passes, &mut reference)
+                    .expect(&what);
+                let masked = out.mask()[..d].iter().step_by(7).filter(|&&m| m == 1);
+                assert_eq!(masked.count(), planted, "{what}: planted elements masked");
+                assert!(out.scores().iter().all(|s| s.is_finite()), "{what}: scores");
+                assert!(
+                    out.element_scores().iter().all(|s| s.is_finite()),
+                    "{what}: element scores"
+                );
+                assert!(
+                    out.cleaned()
+                        .iter()
+                        .all(|v| v.is_finite() && v.abs() < 10.0),
+                    "{what}: cleaned values"
+                );
+                assert!(out.is_outlier(0), "{what}: row 0 flagged");
+                assert_eq!(
+                    out.scores()[1..],
+                    reference.scores()[1..],
+                    "{what}: other rows"
+                );
+            }
+        }
+    }
+}
+
+/// A NaN reconstruction of an element the filter must clean cannot be cleaned: the call fails
+/// with an error naming the row and column instead of returning NaN or the outlier itself.
+/// Driven through the core, where a model's output arrives (no graph here produces NaN).
+#[test]
+fn a_non_finite_reconstruction_is_an_error_not_a_value() {
+    use edgevae_runtime::core::outlier::{filter_row, InputGate, RowOutput, SCORE_CEILING};
+    use edgevae_runtime::core::CoreError;
+    let x = [0.5f32, 0.5, 0.5, 1.0e30];
+    // (row score, mask, cleaned, element scores) of `x` against `mean`.
+    type Row = (Result<f32, CoreError>, [u8; 4], [f32; 4], [f32; 4]);
+    let run = |mean: [f32; 4], gate: &InputGate| -> Row {
+        let (mut mask, mut cleaned, mut scores) = ([0u8; 4], [0f32; 4], [0f32; 4]);
+        let score = filter_row(
+            &x,
+            &mean,
+            &[0.0; 4],
+            9.0,
+            gate,
+            RowOutput {
+                mask: &mut mask,
+                cleaned: &mut cleaned,
+                element_scores: &mut scores,
+            },
+        );
+        (score, mask, cleaned, scores)
+    };
+    // An overflowing residual (1e30 squared) scores the ceiling and is cleaned.
+    let (score, mask, cleaned, scores) = run([0.5; 4], &InputGate::OPEN);
+    let score = score.expect("finite reconstruction");
+    assert!(score.is_finite() && score > 9.0, "row score {score}");
+    assert_eq!(scores[3], SCORE_CEILING);
+    assert_eq!((mask, cleaned[3]), ([0, 0, 0, 1], 0.5));
+    // A NaN reconstruction at an element that would otherwise be clean makes it an outlier,
+    // which cannot be cleaned.
+    let err = run([0.5, f32::NAN, 0.5, 0.5], &InputGate::OPEN)
+        .0
+        .expect_err("NaN reconstruction");
+    assert!(
+        matches!(err, CoreError::NonFiniteReconstruction { column: 1, value } if value.is_nan()),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("element 1"), "{err}");
+    // Pixel data: 1e30 is outside [-1, 2], an outlier by definition even if the model
+    // reconstructed it exactly.
+    let (score, mask, _, scores) = run([0.5, 0.5, 0.5, 1.0e30], &InputGate::UNIT);
+    assert!(score.expect("gated").is_finite());
+    assert_eq!((mask[3], scores[3]), (1, SCORE_CEILING));
+    assert_eq!(InputGate::UNIT.network_value(3.0e38), 1.0);
+    assert_eq!(InputGate::UNIT.network_value(-5.0), 0.0);
+    assert_eq!(InputGate::UNIT.network_value(1.5), 1.5);
 }

@@ -9,7 +9,7 @@ mod harness;
 
 use std::path::{Path, PathBuf};
 
-use edgevae_runtime::core::outlier::{filter_row, RowOutput};
+use edgevae_runtime::core::outlier::{filter_row, InputGate, RowOutput};
 use edgevae_runtime::core::{CoreError, Precision};
 use edgevae_runtime::{FilterOutput, ModelDir, Provider, RuntimeError, RuntimeOptions};
 use serde_json::{json, Value};
@@ -1531,7 +1531,7 @@ fn buffers(c: &mut Corpus) {
                     cleaned: &mut cleaned,
                     element_scores: &mut element_scores,
                 };
-                filter_row(&row, &mean, &log_var, 9.0, out)
+                filter_row(&row, &mean, &log_var, 9.0, &InputGate::OPEN, out)
             },
             |e| {
                 ensure(*e == CoreError::BufferLength { expected: 8, found }, || {
@@ -1549,7 +1549,7 @@ fn buffers(c: &mut Corpus) {
                 cleaned: &mut [],
                 element_scores: &mut [],
             };
-            filter_row(&[], &[], &[], 9.0, out)
+            filter_row(&[], &[], &[], 9.0, &InputGate::OPEN, out)
         },
         |e| {
             ensure(

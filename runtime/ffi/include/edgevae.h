@@ -88,7 +88,7 @@ enum edgevae_status
      */
     EDGEVAE_STATUS_NOT_CALIBRATED = 9,
     /**
-     * The filter's input holds a NaN or an infinity.
+     * An input holds a NaN or an infinity: the filter's rows, or the noise given to a sampler.
      */
     EDGEVAE_STATUS_NON_FINITE_INPUT = 10,
     /**
@@ -107,6 +107,12 @@ enum edgevae_status
      * Any other failure inside edgevae (a bug, or an error newer than this status list).
      */
     EDGEVAE_STATUS_INTERNAL = 14,
+    /**
+     * The model produced a NaN or an infinity where a value must be returned: a sample, or the
+     * reconstruction of an element the filter must clean. Nothing is returned; the last error
+     * names the row and column. The runtime never hands out a non-finite value.
+     */
+    EDGEVAE_STATUS_NON_FINITE_OUTPUT = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -37,7 +37,7 @@ pub enum edgevae_status {
     Library = 8,
     /// The model directory has no outlier calibration (`"outlier": null`), so there is no filter.
     NotCalibrated = 9,
-    /// The filter's input holds a NaN or an infinity.
+    /// An input holds a NaN or an infinity: the filter's rows, or the noise given to a sampler.
     NonFiniteInput = 10,
     /// An execution provider named in the options is not available and `strict` was set.
     ProviderUnavailable = 11,
@@ -47,10 +47,14 @@ pub enum edgevae_status {
     Panic = 13,
     /// Any other failure inside edgevae (a bug, or an error newer than this status list).
     Internal = 14,
+    /// The model produced a NaN or an infinity where a value must be returned: a sample, or the
+    /// reconstruction of an element the filter must clean. Nothing is returned; the last error
+    /// names the row and column. The runtime never hands out a non-finite value.
+    NonFiniteOutput = 15,
 }
 
 /// Every status, in numeric order (module-private, so cbindgen leaves it out of the header).
-const ALL: [edgevae_status; 15] = [
+const ALL: [edgevae_status; 16] = [
     edgevae_status::Ok,
     edgevae_status::NullPointer,
     edgevae_status::InvalidArgument,
@@ -66,6 +70,7 @@ const ALL: [edgevae_status; 15] = [
     edgevae_status::OnnxRuntime,
     edgevae_status::Panic,
     edgevae_status::Internal,
+    edgevae_status::NonFiniteOutput,
 ];
 
 impl edgevae_status {
@@ -87,6 +92,7 @@ impl edgevae_status {
             edgevae_status::OnnxRuntime => "EDGEVAE_STATUS_ONNX_RUNTIME\0",
             edgevae_status::Panic => "EDGEVAE_STATUS_PANIC\0",
             edgevae_status::Internal => "EDGEVAE_STATUS_INTERNAL\0",
+            edgevae_status::NonFiniteOutput => "EDGEVAE_STATUS_NON_FINITE_OUTPUT\0",
         }
     }
 
@@ -113,7 +119,10 @@ impl edgevae_status {
             RuntimeError::Buffer(CoreError::BufferLength { .. })
             | RuntimeError::FilterOutputTooSmall { .. } => edgevae_status::BufferLength,
             RuntimeError::NotCalibrated { .. } => edgevae_status::NotCalibrated,
-            RuntimeError::NonFiniteInput { .. } => edgevae_status::NonFiniteInput,
+            RuntimeError::NonFiniteInput { .. } | RuntimeError::NonFiniteNoise { .. } => {
+                edgevae_status::NonFiniteInput
+            }
+            RuntimeError::NonFiniteOutput { .. } => edgevae_status::NonFiniteOutput,
             RuntimeError::Ort(_) => edgevae_status::OnnxRuntime,
             // Other core errors are manifest problems, which only reach us as `Manifest`; and
             // RuntimeError is non-exhaustive.

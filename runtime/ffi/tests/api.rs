@@ -178,7 +178,8 @@ fn version_and_status_names() {
     );
     assert_eq!(name(9), "EDGEVAE_STATUS_NOT_CALIBRATED");
     assert_eq!(name(14), "EDGEVAE_STATUS_INTERNAL");
-    assert_eq!(name(15), "EDGEVAE_STATUS_UNKNOWN");
+    assert_eq!(name(15), "EDGEVAE_STATUS_NON_FINITE_OUTPUT");
+    assert_eq!(name(16), "EDGEVAE_STATUS_UNKNOWN");
     assert_eq!(name(-1), "EDGEVAE_STATUS_UNKNOWN");
 }
 
@@ -815,4 +816,34 @@ fn fast_open_options_give_the_same_samples() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(diff <= 1e-5, "without prepacking: max abs diff {diff}");
+}
+
+/// The C side of `huge_finite_values_are_masked_and_flag_the_row` (runtime/tests/filter.rs):
+/// row 0 with every 7th element at 3.0e38 comes back with all 112 masked, finite scores and
+/// cleaned values, and a score above the threshold.
+#[test]
+fn huge_finite_values_are_masked_through_the_c_abi() {
+    let dir = calibrated_quickstart();
+    let h = open_all(dir.path());
+    let n = 8;
+    let mut x = sample(h.sampler, n, 5);
+    for v in x[..DIM].iter_mut().step_by(7) {
+        *v = 3.0e38;
+    }
+    let mut threshold = 0.0f64;
+    // SAFETY: a live filter and a writable double.
+    let status = unsafe { edgevae_filter_score_threshold(h.filter, &mut threshold) };
+    assert_eq!(status, edgevae_status::Ok, "{}", last_error());
+    for passes in [1, 3] {
+        let out = run_filter(h.filter, &x, n, passes);
+        let masked = out.mask[..DIM].iter().step_by(7).filter(|&&m| m == 1);
+        assert_eq!(masked.count(), 112, "{passes} passes");
+        assert!(out.scores.iter().all(|s| s.is_finite()), "{:?}", out.scores);
+        assert!(out.cleaned.iter().all(|v| v.is_finite() && v.abs() < 10.0));
+        assert!(
+            f64::from(out.scores[0]) > threshold,
+            "row 0 scores {} against the threshold {threshold}",
+            out.scores[0]
+        );
+    }
 }

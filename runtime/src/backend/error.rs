@@ -64,6 +64,21 @@ pub enum RuntimeError {
         column: usize,
         value: f32,
     },
+    #[error("{what} {index} of the noise is {value}; the sampler needs finite noise")]
+    NonFiniteNoise {
+        /// `u` or `eps`.
+        what: &'static str,
+        index: usize,
+        value: f32,
+    },
+    #[error("the model's {what} of row {row}, column {column} is {value}; nothing was returned")]
+    NonFiniteOutput {
+        /// `sample` or `reconstruction` (of an element the filter must clean).
+        what: &'static str,
+        row: usize,
+        column: usize,
+        value: f32,
+    },
     #[error("ONNX Runtime: {0}")]
     Ort(String),
 }

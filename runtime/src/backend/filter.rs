@@ -19,8 +19,8 @@ use ort::value::{Tensor, TensorRef};
 
 use super::session::f32_output as output;
 use super::{ProviderChoice, RuntimeError};
-use crate::core::outlier::{filter_row, row_log_var, RowOutput};
-use crate::core::{buffers::check_len, OutlierThresholds};
+use crate::core::outlier::{filter_row, row_log_var, InputGate, RowOutput};
+use crate::core::{buffers::check_len, CoreError, OutlierThresholds};
 
 /// The graph outputs the filter reads; the others (`z_mean`, `z_log_var`) are not selected, so
 /// ONNX Runtime neither computes nor allocates them where the graph allows.
@@ -175,6 +175,8 @@ pub struct OutlierFilter {
     noise_log_var: Vec<f32>,
     /// The graph has the `x_log_var` output (a robust decoder).
     robust: bool,
+    /// Which input values are scored, from the manifest's scaling.
+    gate: InputGate,
     buffers: Option<Buffers>,
 }
 
@@ -185,6 +187,7 @@ impl OutlierFilter {
         dim: usize,
         thresholds: OutlierThresholds,
         robust: bool,
+        gate: InputGate,
     ) -> Self {
         Self {
             session,
@@ -194,6 +197,7 @@ impl OutlierFilter {
             noise_log_var: thresholds.element_noise.iter().map(|v| v.ln()).collect(),
             thresholds,
             robust,
+            gate,
             buffers: None,
         }
     }
@@ -283,10 +287,18 @@ impl OutlierFilter {
         let b = ensure_buffers(&mut self.buffers, &self.session, n, d, self.robust)?;
         for pass in 0..passes {
             let source = if pass == 0 { x } else { &out.cleaned[..len] };
-            b.x.try_extract_tensor_mut::<f32>()
-                .map_err(RuntimeError::ort)?
-                .1
-                .copy_from_slice(source);
+            let input =
+                b.x.try_extract_tensor_mut::<f32>()
+                    .map_err(RuntimeError::ort)?
+                    .1;
+            input.copy_from_slice(source);
+            // Values the gate refuses are outliers whatever the network makes of them; it is
+            // shown a value of the data's range instead, so that one of them cannot overflow
+            // the whole row's reconstruction. Later passes start from cleaned rows, which hold
+            // the reconstruction there.
+            if pass == 0 {
+                self.gate.gate(input);
+            }
             let outputs = self
                 .session
                 .run_with_options(ort::inputs![&b.x], &b.run_options)
@@ -314,12 +326,24 @@ impl OutlierFilter {
                     mean_row,
                     row_log_var(head, &self.noise_log_var, i),
                     self.element_threshold,
+                    &self.gate,
                     RowOutput {
                         mask,
                         cleaned,
                         element_scores,
                     },
-                )?;
+                )
+                .map_err(|e| match e {
+                    CoreError::NonFiniteReconstruction { column, value } => {
+                        RuntimeError::NonFiniteOutput {
+                            what: "reconstruction",
+                            row: i,
+                            column,
+                            value,
+                        }
+                    }
+                    other => other.into(),
+                })?;
             }
             if pass + 1 == passes {
                 out.reconstruction[..len].copy_from_slice(x_mean);

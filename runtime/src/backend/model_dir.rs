@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use ort::session::Session;
 
 use super::{session, OutlierFilter, ProviderChoice, RuntimeError, RuntimeOptions, Sampler};
+use crate::core::outlier::InputGate;
 use crate::core::{GraphRole, Manifest};
 
 pub const MANIFEST: &str = "manifest.json";
@@ -89,6 +90,7 @@ impl ModelDir {
             self.input_dim(),
             thresholds,
             self.manifest.robust,
+            InputGate::for_scaling(self.manifest.scaling),
         ))
     }
 }

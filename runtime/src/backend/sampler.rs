@@ -118,6 +118,7 @@ impl Sampler {
             .map_err(RuntimeError::ort)?;
         let x = f32_output(&outputs, X)?;
         check_len(x, n, self.dim)?;
+        finite_samples(x, self.dim)?;
         out.copy_from_slice(x);
         Ok(())
     }
@@ -138,6 +139,15 @@ impl Sampler {
         check_len(u, n, self.latent)?;
         check_len(eps, n, self.latent)?;
         check_len(out, n, self.dim)?;
+        for (what, noise) in [("u", u), ("eps", eps)] {
+            if let Some(index) = noise.iter().position(|v| !v.is_finite()) {
+                return Err(RuntimeError::NonFiniteNoise {
+                    what,
+                    index,
+                    value: noise[index],
+                });
+            }
+        }
         let b = ensure_buffers(&mut self.buffers, &self.session, n, self.latent, self.dim)?;
         b.u.try_extract_tensor_mut::<f32>()
             .map_err(RuntimeError::ort)?
@@ -154,7 +164,22 @@ impl Sampler {
             .map_err(RuntimeError::ort)?;
         let x = f32_output(&outputs, X)?;
         check_len(x, n, self.dim)?;
+        finite_samples(x, self.dim)?;
         out.copy_from_slice(x);
         Ok(())
+    }
+}
+
+/// Refuses a batch of samples holding a NaN or an infinity (an fp16 graph can overflow), so that
+/// no non-finite sample is ever returned.
+fn finite_samples(x: &[f32], dim: usize) -> Result<(), RuntimeError> {
+    match x.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(RuntimeError::NonFiniteOutput {
+            what: "sample",
+            row: i / dim,
+            column: i % dim,
+            value: x[i],
+        }),
     }
 }

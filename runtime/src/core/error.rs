@@ -13,6 +13,8 @@ pub enum CoreError {
     ManifestValue(&'static str),
     /// A caller buffer has the wrong length.
     BufferLength { expected: usize, found: usize },
+    /// The model's reconstruction of an element the filter must clean is NaN or infinite.
+    NonFiniteReconstruction { column: usize, value: f32 },
 }
 
 impl fmt::Display for CoreError {
@@ -31,6 +33,11 @@ impl fmt::Display for CoreError {
             CoreError::BufferLength { expected, found } => {
                 write!(f, "buffer holds {found} values, {expected} expected")
             }
+            CoreError::NonFiniteReconstruction { column, value } => write!(
+                f,
+                "the model reconstructs element {column} as {value}, so the outlier there \
+                 cannot be cleaned"
+            ),
         }
     }
 }

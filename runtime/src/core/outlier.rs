@@ -12,10 +12,78 @@
 //! 0.933 to 0.968; README, "Robust decoder on corrupted MNIST"). The cleaned signal takes the
 //! reconstruction at outliers and the input elsewhere; the per-sample score is the mean of `s_j`.
 
-use super::CoreError;
+use super::{CoreError, Scaling};
 
 /// ln(2 pi).
 const LN_2PI: f32 = 1.837_877_1;
+
+/// The element score given in place of one that is not finite (a NaN or infinite
+/// reconstruction, an overflowing residual) and to every value the [`InputGate`] refuses: above
+/// any threshold, so the element is an outlier and its row is flagged, and finite, so that
+/// means, comparisons and the caller's own arithmetic stay defined. The filter fails closed:
+/// a value it cannot score is never passed through as clean.
+pub const SCORE_CEILING: f32 = f32::MAX;
+
+/// Which input values are scored against the model at all. Pixel data (`Scaling::Unit`) lie in
+/// [0, 1]; a value more than one full range beyond either end cannot be a pixel, so it is an
+/// outlier by definition, and the network is shown the nearest value of [0, 1] in its place
+/// (a value such as 3e38 would otherwise overflow the network into a NaN reconstruction of the
+/// whole row). Real-valued data (`Scaling::Real`) carry no range in the manifest yet: every
+/// finite value is scored, and a non-finite reconstruction is an error naming the element.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InputGate {
+    /// The range the data themselves occupy.
+    data: (f32, f32),
+    /// The range accepted for scoring (contains `data`).
+    accepted: (f32, f32),
+}
+
+impl InputGate {
+    /// Every finite value is accepted and shown to the network as it is.
+    pub const OPEN: Self = Self {
+        data: (f32::MIN, f32::MAX),
+        accepted: (f32::MIN, f32::MAX),
+    };
+    /// Pixel data in [0, 1]; values in [-1, 2] are scored.
+    pub const UNIT: Self = Self {
+        data: (0.0, 1.0),
+        accepted: (-1.0, 2.0),
+    };
+
+    pub fn for_scaling(scaling: Scaling) -> Self {
+        match scaling {
+            Scaling::Unit => Self::UNIT,
+            Scaling::Real => Self::OPEN,
+        }
+    }
+
+    /// Whether `value` is scored against the model (false for NaN).
+    pub fn accepts(&self, value: f32) -> bool {
+        value >= self.accepted.0 && value <= self.accepted.1
+    }
+
+    /// What the network is shown for `value`: the value itself when accepted, else the nearest
+    /// value of the data's range.
+    pub fn network_value(&self, value: f32) -> f32 {
+        if self.accepts(value) {
+            value
+        } else if value < self.data.0 {
+            self.data.0
+        } else if value > self.data.1 {
+            self.data.1
+        } else {
+            // NaN: the filter refuses non-finite input before this is asked.
+            self.data.0
+        }
+    }
+
+    /// Applies [`InputGate::network_value`] to every value of `row` in place.
+    pub fn gate(&self, row: &mut [f32]) {
+        for v in row {
+            *v = self.network_value(*v);
+        }
+    }
+}
 
 /// Twice the negative log-likelihood of `x` under N(`x_mean`, exp(`log_var`)).
 #[inline]
@@ -57,11 +125,19 @@ pub struct RowOutput<'a> {
 /// per-sample score. `x` is the original input (every pass re-masks against it), `x_mean` the
 /// latest reconstruction, `log_var` the inlier log-variance of each element. All slices must
 /// have the same length.
+///
+/// Fails closed: an element the `gate` refuses or whose score is not finite scores
+/// [`SCORE_CEILING`] and is an outlier, so every score returned is finite and a row holding
+/// such an element is flagged. An outlier is cleaned to its reconstruction; when that is not
+/// finite the row cannot be cleaned and the call fails with
+/// [`CoreError::NonFiniteReconstruction`] naming the element, rather than return a NaN or pass
+/// the outlier through.
 pub fn filter_row(
     x: &[f32],
     x_mean: &[f32],
     log_var: &[f32],
     element_threshold: f32,
+    gate: &InputGate,
     out: RowOutput<'_>,
 ) -> Result<f32, CoreError> {
     let d = x.len();
@@ -88,9 +164,17 @@ pub fn filter_row(
     }
     let mut total = 0.0f64;
     for j in 0..d {
-        let s = element_score(x[j], x_mean[j], log_var[j]);
+        let score = element_score(x[j], x_mean[j], log_var[j]);
+        let scored = gate.accepts(x[j]) && score.is_finite();
+        let s = if scored { score } else { SCORE_CEILING };
+        let outlier = !scored || s > element_threshold;
+        if outlier && !x_mean[j].is_finite() {
+            return Err(CoreError::NonFiniteReconstruction {
+                column: j,
+                value: x_mean[j],
+            });
+        }
         total += f64::from(s);
-        let outlier = s > element_threshold;
         out.element_scores[j] = s;
         out.mask[j] = u8::from(outlier);
         out.cleaned[j] = if outlier { x_mean[j] } else { x[j] };

@@ -7,7 +7,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::train::LoadedRun;
 use edgevae_runtime::core::outlier::{
-    element_threshold, filter_row, quantile, row_log_var, score_threshold, RowOutput,
+    element_threshold, filter_row, quantile, row_log_var, score_threshold, InputGate, RowOutput,
 };
 use edgevae_runtime::core::{OutlierThresholds, MAX_CALIBRATED_DIM};
 
@@ -124,6 +124,8 @@ pub fn calibrate(
                 &means[i * d..(i + 1) * d],
                 row_log_var(head_log_var.as_deref(), &noise_log_var, i),
                 element_threshold as f32,
+                // Calibration rows are the run's own validation data: every value is scored.
+                &InputGate::OPEN,
                 RowOutput {
                     mask: &mut mask,
                     cleaned: &mut cleaned,
