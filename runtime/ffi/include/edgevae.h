@@ -113,6 +113,11 @@ enum edgevae_status
      * names the row and column. The runtime never hands out a non-finite value.
      */
     EDGEVAE_STATUS_NON_FINITE_OUTPUT = 15,
+    /**
+     * The handle is in use by a call on another thread; nothing was done. Retry later, or give
+     * each thread its own sampler or filter.
+     */
+    EDGEVAE_STATUS_BUSY = 16,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -126,8 +131,9 @@ typedef int32_t edgevae_status;
  * The filter graph of a calibrated model with its thresholds, ONNX Runtime session and result
  * buffers. Opaque; made by `edgevae_filter_new`, freed by `edgevae_filter_free`.
  *
- * Thread-safety: not safe for concurrent use: one thread at a time per filter (it may move
- * between threads). Different filters may run on different threads at once.
+ * Thread-safety: one call at a time per filter (it may move between threads): a run made while
+ * another thread's run on the same filter is going returns `EDGEVAE_STATUS_BUSY` and does
+ * nothing. Different filters may run on different threads at once.
  */
 typedef struct edgevae_filter edgevae_filter;
 
@@ -144,8 +150,9 @@ typedef struct edgevae_model edgevae_model;
  * The sampler graph of a model, with its ONNX Runtime session and buffers. Opaque; made by
  * `edgevae_sampler_new`, freed by `edgevae_sampler_free`.
  *
- * Thread-safety: not safe for concurrent use: one thread at a time per sampler (it may move
- * between threads). Different samplers may run on different threads at once.
+ * Thread-safety: one call at a time per sampler (it may move between threads): a call made
+ * while another thread's call on the same sampler runs returns `EDGEVAE_STATUS_BUSY` and does
+ * nothing. Different samplers may run on different threads at once.
  */
 typedef struct edgevae_sampler edgevae_sampler;
 
@@ -240,9 +247,15 @@ edgevae_status edgevae_filter_new(const struct edgevae_model *model,
  * Errors: `NULL_POINTER` (`filter`, `x`, `scores`, or `mask`/`cleaned` NULL with a non-zero
  * length), `INVALID_ARGUMENT` (`n` or `passes` is 0, `n * input_dim` overflows),
  * `BUFFER_LENGTH` (a length is not the one above), `NON_FINITE_INPUT` (a NaN or infinity in
- * `x`; the message names its row and column), `ONNX_RUNTIME`, `PANIC`.
+ * `x`; the message names its row and column), `NON_FINITE_OUTPUT` (the model reconstructs an
+ * outlier as a NaN or infinity, so it cannot be cleaned; the message names row and column),
+ * `BUSY` (another thread's run on this filter is going), `ONNX_RUNTIME`, `PANIC`.
  *
- * Thread-safety: one thread at a time per filter.
+ * Every score, mask value and cleaned value written is finite. An element far outside the
+ * data's range (for pixel data: outside [-1, 2]) or whose score is not finite is an outlier
+ * with score `FLT_MAX`, so its row is flagged.
+ *
+ * Thread-safety: one call at a time per filter; a concurrent call returns `BUSY`.
  *
  * # Safety
  *
@@ -268,7 +281,7 @@ edgevae_status edgevae_filter_run(struct edgevae_filter *filter,
  *
  * Errors: `NULL_POINTER`.
  *
- * Thread-safety: one thread at a time per filter.
+ * Thread-safety: may be called from any thread, also while a run on the filter is going.
  *
  * # Safety
  *
@@ -431,7 +444,9 @@ edgevae_status edgevae_sampler_new(const struct edgevae_model *model,
  * size makes the buffers for it).
  *
  * Errors: `NULL_POINTER` (`sampler`, `out`), `INVALID_ARGUMENT` (`n` is 0, or `n * input_dim`
- * overflows), `BUFFER_LENGTH` (`out_len` is not `n * input_dim`), `ONNX_RUNTIME`, `PANIC`.
+ * overflows), `BUFFER_LENGTH` (`out_len` is not `n * input_dim`), `BUSY` (another thread's
+ * call on this sampler is running), `NON_FINITE_OUTPUT` (the graph overflowed), `ONNX_RUNTIME`,
+ * `PANIC`.
  * Nothing is written to `out` on an argument error.
  *
  * Thread-safety: one thread at a time per sampler.

@@ -4,6 +4,7 @@
 
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use edgevae_runtime::RuntimeError;
 
@@ -103,15 +104,20 @@ pub(crate) unsafe fn in_ref<'a, T>(ptr: *const T, what: &str) -> Result<&'a T, E
     Ok(unsafe { &*ptr })
 }
 
-/// An exclusive reference from a C pointer, after the NULL and alignment checks.
-///
-/// # Safety
-///
-/// `ptr` must be NULL or point to a valid `T` that nothing else reads or writes during `'a`.
-pub(crate) unsafe fn in_mut<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut T, Error> {
-    let ptr = out_ptr(ptr, what)?;
-    // SAFETY: not NULL and aligned (checked); exclusive by the caller's contract.
-    Ok(unsafe { &mut *ptr })
+/// The state of a handle for the length of one call. A second thread calling with the same
+/// handle meanwhile gets `EDGEVAE_STATUS_BUSY` and nothing is done, instead of two threads
+/// mutating one session and its buffers (undefined behaviour). `try_lock` takes no allocation
+/// and never waits. A state left behind by a caught panic is used as it is: every call
+/// re-checks or rebuilds what it uses, so the worst outcome is another error.
+pub(crate) fn claim<'a, T>(state: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>, Error> {
+    match state.try_lock() {
+        Ok(guard) => Ok(guard),
+        Err(TryLockError::Poisoned(poisoned)) => Ok(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => Err(Error::new(
+            edgevae_status::Busy,
+            format!("{what} is in use by a call on another thread; nothing was done"),
+        )),
+    }
 }
 
 /// Checks a (pointer, length) pair against the number of values the call needs: not NULL,

@@ -1,5 +1,7 @@
 //! `edgevae_filter`: outlier scores, masks and cleaned rows, copied into caller buffers.
 
+use std::sync::Mutex;
+
 use edgevae_runtime::{FilterOutput, OutlierFilter};
 
 use crate::boundary::{self, Error};
@@ -9,9 +11,17 @@ use crate::status::edgevae_status;
 /// The filter graph of a calibrated model with its thresholds, ONNX Runtime session and result
 /// buffers. Opaque; made by `edgevae_filter_new`, freed by `edgevae_filter_free`.
 ///
-/// Thread-safety: not safe for concurrent use: one thread at a time per filter (it may move
-/// between threads). Different filters may run on different threads at once.
+/// Thread-safety: one call at a time per filter (it may move between threads): a run made while
+/// another thread's run on the same filter is going returns `EDGEVAE_STATUS_BUSY` and does
+/// nothing. Different filters may run on different threads at once.
 pub struct edgevae_filter {
+    /// Read by `edgevae_filter_score_threshold` without claiming the state.
+    score_threshold: f64,
+    state: Mutex<FilterState>,
+}
+
+/// What one run at a time uses.
+struct FilterState {
     inner: OutlierFilter,
     /// Results of the latest run; reallocated only when a batch is larger than its capacity.
     output: FilterOutput,
@@ -43,8 +53,12 @@ pub unsafe extern "C" fn edgevae_filter_new(
         let model = unsafe { boundary::in_ref(model, "model") }?;
         let inner = model.inner.filter()?;
         let output = FilterOutput::new(0, inner.dim());
+        let handle = edgevae_filter {
+            score_threshold: inner.thresholds().score_threshold,
+            state: Mutex::new(FilterState { inner, output }),
+        };
         // SAFETY: as above; written last, so a failure leaves *out NULL.
-        unsafe { out.write(boundary::into_handle(edgevae_filter { inner, output })) };
+        unsafe { out.write(boundary::into_handle(handle)) };
         Ok(())
     })
 }
@@ -70,9 +84,15 @@ pub unsafe extern "C" fn edgevae_filter_new(
 /// Errors: `NULL_POINTER` (`filter`, `x`, `scores`, or `mask`/`cleaned` NULL with a non-zero
 /// length), `INVALID_ARGUMENT` (`n` or `passes` is 0, `n * input_dim` overflows),
 /// `BUFFER_LENGTH` (a length is not the one above), `NON_FINITE_INPUT` (a NaN or infinity in
-/// `x`; the message names its row and column), `ONNX_RUNTIME`, `PANIC`.
+/// `x`; the message names its row and column), `NON_FINITE_OUTPUT` (the model reconstructs an
+/// outlier as a NaN or infinity, so it cannot be cleaned; the message names row and column),
+/// `BUSY` (another thread's run on this filter is going), `ONNX_RUNTIME`, `PANIC`.
 ///
-/// Thread-safety: one thread at a time per filter.
+/// Every score, mask value and cleaned value written is finite. An element far outside the
+/// data's range (for pixel data: outside [-1, 2]) or whose score is not finite is an outlier
+/// with score `FLT_MAX`, so its row is flagged.
+///
+/// Thread-safety: one call at a time per filter; a concurrent call returns `BUSY`.
 ///
 /// # Safety
 ///
@@ -95,8 +115,11 @@ pub unsafe extern "C" fn edgevae_filter_run(
     cleaned_len: usize,
 ) -> edgevae_status {
     boundary::run("edgevae_filter_run", || {
-        // SAFETY: NULL or a live filter, used by this thread only (caller contract).
-        let filter = unsafe { boundary::in_mut(filter, "filter") }?;
+        // SAFETY: NULL or a live filter (caller contract); only shared references are made, and
+        // `claim` gives this call the filter's state or BUSY.
+        let filter = unsafe { boundary::in_ref(filter.cast_const(), "filter") }?;
+        let mut guard = boundary::claim(&filter.state, "filter")?;
+        let filter = &mut *guard;
         if n == 0 {
             return Err(Error::invalid("n is 0: give at least one row"));
         }
@@ -145,7 +168,7 @@ pub unsafe extern "C" fn edgevae_filter_run(
 ///
 /// Errors: `NULL_POINTER`.
 ///
-/// Thread-safety: one thread at a time per filter.
+/// Thread-safety: may be called from any thread, also while a run on the filter is going.
 ///
 /// # Safety
 ///
@@ -160,7 +183,7 @@ pub unsafe extern "C" fn edgevae_filter_score_threshold(
         let filter = unsafe { boundary::in_ref(filter, "filter") }?;
         let out = boundary::out_ptr(out, "out")?;
         // SAFETY: not NULL and aligned (checked), writable by the caller's contract.
-        unsafe { out.write(filter.inner.thresholds().score_threshold) };
+        unsafe { out.write(filter.score_threshold) };
         Ok(())
     })
 }

@@ -8,8 +8,10 @@
 //!   `EDGEVAE_STATUS_PANIC`.
 //! - Handles (`edgevae_model`, `edgevae_sampler`, `edgevae_filter`) are opaque, made by a
 //!   `_open`/`_new` function through an out-parameter and freed by the matching `_free`, which
-//!   accepts NULL. Handles are not safe for concurrent use: one thread at a time per handle;
-//!   different handles may be used from different threads at once.
+//!   accepts NULL. One call at a time per sampler or filter: a call on a handle that another
+//!   thread's call is using returns `EDGEVAE_STATUS_BUSY` and does nothing (never undefined
+//!   behaviour). Different handles may be used from different threads at once. Freeing a
+//!   handle while another thread uses it remains the caller's error.
 //! - Buffers belong to the caller; each is followed by its length in values, which must be
 //!   exactly what the call needs. `const` pointers are only read. Outputs come last.
 //! - NULL pointers are checked before anything is read or written.

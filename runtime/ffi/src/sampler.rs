@@ -1,5 +1,7 @@
 //! `edgevae_sampler`: draws samples u → z → x into caller buffers.
 
+use std::sync::Mutex;
+
 use edgevae_runtime::Sampler;
 
 use crate::boundary::{self, Error};
@@ -9,10 +11,11 @@ use crate::status::edgevae_status;
 /// The sampler graph of a model, with its ONNX Runtime session and buffers. Opaque; made by
 /// `edgevae_sampler_new`, freed by `edgevae_sampler_free`.
 ///
-/// Thread-safety: not safe for concurrent use: one thread at a time per sampler (it may move
-/// between threads). Different samplers may run on different threads at once.
+/// Thread-safety: one call at a time per sampler (it may move between threads): a call made
+/// while another thread's call on the same sampler runs returns `EDGEVAE_STATUS_BUSY` and does
+/// nothing. Different samplers may run on different threads at once.
 pub struct edgevae_sampler {
-    inner: Sampler,
+    inner: Mutex<Sampler>,
 }
 
 /// Loads the model's sampler graph (in the model's precision), checks its size, SHA-256, inputs
@@ -41,6 +44,7 @@ pub unsafe extern "C" fn edgevae_sampler_new(
         // SAFETY: NULL or a live model by the caller's contract.
         let model = unsafe { boundary::in_ref(model, "model") }?;
         let inner = model.inner.sampler()?;
+        let inner = Mutex::new(inner);
         // SAFETY: as above; written last, so a failure leaves *out NULL.
         unsafe { out.write(boundary::into_handle(edgevae_sampler { inner })) };
         Ok(())
@@ -54,7 +58,9 @@ pub unsafe extern "C" fn edgevae_sampler_new(
 /// size makes the buffers for it).
 ///
 /// Errors: `NULL_POINTER` (`sampler`, `out`), `INVALID_ARGUMENT` (`n` is 0, or `n * input_dim`
-/// overflows), `BUFFER_LENGTH` (`out_len` is not `n * input_dim`), `ONNX_RUNTIME`, `PANIC`.
+/// overflows), `BUFFER_LENGTH` (`out_len` is not `n * input_dim`), `BUSY` (another thread's
+/// call on this sampler is running), `NON_FINITE_OUTPUT` (the graph overflowed), `ONNX_RUNTIME`,
+/// `PANIC`.
 /// Nothing is written to `out` on an argument error.
 ///
 /// Thread-safety: one thread at a time per sampler.
@@ -72,19 +78,21 @@ pub unsafe extern "C" fn edgevae_sampler_sample(
     out_len: usize,
 ) -> edgevae_status {
     boundary::run("edgevae_sampler_sample", || {
-        // SAFETY: NULL or a live sampler, used by this thread only (caller contract).
-        let sampler = unsafe { boundary::in_mut(sampler, "sampler") }?;
+        // SAFETY: NULL or a live sampler (caller contract); only shared references are made,
+        // and `claim` gives this call the sampler's state or BUSY.
+        let sampler = unsafe { boundary::in_ref(sampler.cast_const(), "sampler") }?;
+        let mut sampler = boundary::claim(&sampler.inner, "sampler")?;
         if n == 0 {
             return Err(Error::invalid("n is 0: draw at least one sample"));
         }
-        let dim = sampler.inner.dim();
+        let dim = sampler.dim();
         let len = n
             .checked_mul(dim)
             .ok_or_else(|| Error::invalid(format!("n * input_dim = {n} * {dim} overflows")))?;
         // SAFETY: NULL or `out_len` writable floats used by nobody else (caller contract);
         // `out_slice` checks NULL, length and alignment first.
         let out = unsafe { boundary::out_slice(out, out_len, len, "out") }?;
-        sampler.inner.sample_into(n, seed, out)?;
+        sampler.sample_into(n, seed, out)?;
         Ok(())
     })
 }

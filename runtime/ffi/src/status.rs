@@ -51,10 +51,13 @@ pub enum edgevae_status {
     /// reconstruction of an element the filter must clean. Nothing is returned; the last error
     /// names the row and column. The runtime never hands out a non-finite value.
     NonFiniteOutput = 15,
+    /// The handle is in use by a call on another thread; nothing was done. Retry later, or give
+    /// each thread its own sampler or filter.
+    Busy = 16,
 }
 
 /// Every status, in numeric order (module-private, so cbindgen leaves it out of the header).
-const ALL: [edgevae_status; 16] = [
+const ALL: [edgevae_status; 17] = [
     edgevae_status::Ok,
     edgevae_status::NullPointer,
     edgevae_status::InvalidArgument,
@@ -71,6 +74,7 @@ const ALL: [edgevae_status; 16] = [
     edgevae_status::Panic,
     edgevae_status::Internal,
     edgevae_status::NonFiniteOutput,
+    edgevae_status::Busy,
 ];
 
 impl edgevae_status {
@@ -93,6 +97,7 @@ impl edgevae_status {
             edgevae_status::Panic => "EDGEVAE_STATUS_PANIC\0",
             edgevae_status::Internal => "EDGEVAE_STATUS_INTERNAL\0",
             edgevae_status::NonFiniteOutput => "EDGEVAE_STATUS_NON_FINITE_OUTPUT\0",
+            edgevae_status::Busy => "EDGEVAE_STATUS_BUSY\0",
         }
     }
 

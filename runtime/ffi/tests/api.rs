@@ -13,7 +13,7 @@ use std::ptr::{null, null_mut};
 use edgevae::*;
 use edgevae_runtime::{FilterOutput, ModelDir, RuntimeOptions};
 
-use common::{c_path, calibrated_quickstart, uncalibrated_quickstart, SCORE_THRESHOLD};
+use common::{c_path, calibrated_quickstart, uncalibrated_quickstart, Handles, SCORE_THRESHOLD};
 
 const DIM: usize = 784;
 
@@ -41,24 +41,6 @@ fn expect_error(status: edgevae_status, want: edgevae_status, function: &str, ne
         message.contains(needle),
         "{message:?} should contain {needle:?}"
     );
-}
-
-/// Owns the handles a test makes and frees them, NULL or not.
-struct Handles {
-    model: *mut edgevae_model,
-    sampler: *mut edgevae_sampler,
-    filter: *mut edgevae_filter,
-}
-
-impl Drop for Handles {
-    fn drop(&mut self) {
-        // SAFETY: each is NULL or a live handle from the matching constructor, freed only here.
-        unsafe {
-            edgevae_filter_free(self.filter);
-            edgevae_sampler_free(self.sampler);
-            edgevae_model_free(self.model);
-        }
-    }
 }
 
 fn open_with(dir: &Path, options: *const edgevae_options) -> (edgevae_status, Handles) {
@@ -179,7 +161,8 @@ fn version_and_status_names() {
     assert_eq!(name(9), "EDGEVAE_STATUS_NOT_CALIBRATED");
     assert_eq!(name(14), "EDGEVAE_STATUS_INTERNAL");
     assert_eq!(name(15), "EDGEVAE_STATUS_NON_FINITE_OUTPUT");
-    assert_eq!(name(16), "EDGEVAE_STATUS_UNKNOWN");
+    assert_eq!(name(16), "EDGEVAE_STATUS_BUSY");
+    assert_eq!(name(17), "EDGEVAE_STATUS_UNKNOWN");
     assert_eq!(name(-1), "EDGEVAE_STATUS_UNKNOWN");
 }
 
