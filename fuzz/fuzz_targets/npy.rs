@@ -1,25 +1,11 @@
-//! Bytes -> the trainer's `.npy` parser (`npy::parse`, what `npy::read` runs on a memory-mapped
-//! file). An f32 array that parses must survive an encode/parse round trip unchanged.
+//! Fuzz target `npy`: the check is in `fuzz/checks/npy.rs`, shared with the test that replays
+//! `fuzz/corpus/npy/`.
 
 #![no_main]
 
-use std::path::Path;
-
-use edgevae_trainer::data::npy;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let path = Path::new("fuzz.npy");
-    let Ok(array) = npy::parse(path, data) else {
-        return;
-    };
-    assert!((1..=4).contains(&array.shape.len()));
-    assert_eq!(array.shape.iter().product::<usize>(), array.values.len());
-    assert!(array.values.iter().all(|v| v.is_finite()));
-    if !array.from_u8 {
-        let bytes = npy::encode_f32(&array.shape, &array.values).expect("encode");
-        let again = npy::parse(path, &bytes).expect("re-parse what was encoded");
-        assert_eq!(again.shape, array.shape);
-        assert_eq!(again.values, array.values);
-    }
-});
+#[path = "../checks/npy.rs"]
+mod checks;
+
+fuzz_target!(|data: &[u8]| checks::check_input(data));
