@@ -394,3 +394,20 @@ fn a_non_finite_reconstruction_is_an_error_not_a_value() {
     assert_eq!(InputGate::UNIT.network_value(-5.0), 0.0);
     assert_eq!(InputGate::UNIT.network_value(1.5), 1.5);
 }
+
+/// An output size a caller asks for that overflows or cannot be reserved is an error, not a
+/// panic or an abort of the host (the C ABI grows its buffers with `try_new`).
+#[test]
+fn impossible_output_sizes_are_errors() {
+    for rows in [usize::MAX / 2, 1 << 40] {
+        match FilterOutput::try_new(rows, 784) {
+            Err(e @ RuntimeError::OutputTooLarge { .. }) => {
+                assert!(e.to_string().contains(&rows.to_string()), "{e}")
+            }
+            Err(e) => panic!("{rows} rows: {e}"),
+            Ok(_) => panic!("{rows} rows of 784 values were reserved"),
+        }
+    }
+    let out = FilterOutput::try_new(3, 784).expect("a small output");
+    assert_eq!((out.capacity(), out.dim()), (3, 784));
+}

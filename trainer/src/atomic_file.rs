@@ -82,14 +82,21 @@ where
         let _ = fs::remove_file(&tmp);
         return Err(Error::io(dest, e));
     }
-    // Make the rename itself durable.
+    // Make the rename itself durable: until the directory is synced, a power cut can bring back
+    // the old file. A failure here is reported (the new file is in place, but not yet safe);
+    // only a file system that cannot sync a directory at all (EINVAL) is let through.
     if let Some(dir) = dest.parent() {
-        if let Ok(d) = fs::File::open(if dir.as_os_str().is_empty() {
+        let dir = if dir.as_os_str().is_empty() {
             Path::new(".")
         } else {
             dir
-        }) {
-            let _ = d.sync_all();
+        };
+        let synced = fs::File::open(dir).and_then(|d| d.sync_all());
+        match synced {
+            Err(e) if e.kind() != std::io::ErrorKind::InvalidInput => {
+                return Err(Error::io(dir, e));
+            }
+            _ => {}
         }
     }
     Ok(())

@@ -932,6 +932,11 @@ fn data_spec_bad_parameters_are_bad_spec() {
         "manifold:k=0",
         "manifold:d=0",
         "manifold:z=3",
+        // More than MAX_GENERATED_VALUES values, or a size that overflows.
+        "sprites:n=2000000",
+        "sprites:n=18446744073709551615",
+        "manifold:n=100000000,d=100",
+        "manifold:n=4,d=18446744073709551615",
     ] {
         match DataSource::parse(spec) {
             Err(err @ DataError::BadSpec { .. }) => {

@@ -119,6 +119,7 @@ impl edgevae_status {
             | RuntimeError::MissingGraph { .. } => edgevae_status::Graph,
             RuntimeError::ProviderUnavailable { .. } => edgevae_status::ProviderUnavailable,
             RuntimeError::UnknownProvider(_)
+            | RuntimeError::OutputTooLarge { .. }
             | RuntimeError::ZeroPasses
             | RuntimeError::EmptyBatch => edgevae_status::InvalidArgument,
             RuntimeError::Buffer(CoreError::BufferLength { .. })

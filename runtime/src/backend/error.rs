@@ -58,6 +58,8 @@ pub enum RuntimeError {
         capacity: usize,
         out_dim: usize,
     },
+    #[error("the filter output cannot hold {rows} rows of {dim} values: more memory than can be reserved")]
+    OutputTooLarge { rows: usize, dim: usize },
     #[error("input row {row}, column {column} is {value}; the filter needs finite values")]
     NonFiniteInput {
         row: usize,

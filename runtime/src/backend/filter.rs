@@ -80,18 +80,41 @@ pub struct FilterOutput {
 
 impl FilterOutput {
     /// Room for `max_rows` rows of `dim` values (the model's `input_dim`).
+    ///
+    /// # Panics
+    ///
+    /// When that much memory cannot be reserved; [`Self::try_new`] returns an error instead.
     pub fn new(max_rows: usize, dim: usize) -> Self {
-        let len = max_rows.saturating_mul(dim);
-        Self {
-            scores: vec![0.0; max_rows],
-            element_scores: vec![0.0; len],
-            mask: vec![0; len],
-            cleaned: vec![0.0; len],
-            reconstruction: vec![0.0; len],
+        Self::try_new(max_rows, dim).unwrap_or_else(|e| panic!("FilterOutput::new: {e}"))
+    }
+
+    /// [`Self::new`], with an error instead of a panic or an abort when `max_rows * dim` values
+    /// overflow or cannot be reserved (sizes that come from a caller, as in the C ABI).
+    pub fn try_new(max_rows: usize, dim: usize) -> Result<Self, RuntimeError> {
+        let too_large = || RuntimeError::OutputTooLarge {
+            rows: max_rows,
+            dim,
+        };
+        let len = max_rows.checked_mul(dim).ok_or_else(too_large)?;
+        fn zeros<T: Clone + Default>(
+            len: usize,
+            too_large: impl Fn() -> RuntimeError,
+        ) -> Result<Vec<T>, RuntimeError> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(len).map_err(|_| too_large())?;
+            v.resize(len, T::default());
+            Ok(v)
+        }
+        Ok(Self {
+            scores: zeros(max_rows, too_large)?,
+            element_scores: zeros(len, too_large)?,
+            mask: zeros(len, too_large)?,
+            cleaned: zeros(len, too_large)?,
+            reconstruction: zeros(len, too_large)?,
             rows: 0,
             dim,
             score_threshold: f64::INFINITY,
-        }
+        })
     }
 
     /// Rows filtered by the latest call (0 before any).

@@ -28,6 +28,27 @@ fn parse_kv<T: std::str::FromStr>(spec: &str, key: &str, value: &str) -> Result<
     })
 }
 
+/// The most values (rows x row length, training and test together) a built-in generator makes:
+/// 2^30 f32 values, 4 GiB. A larger `n` is refused when the spec is read, with a message,
+/// instead of aborting on an allocation of memory the machine does not have.
+pub const MAX_GENERATED_VALUES: usize = 1 << 30;
+
+/// Refuses a generated data set of `n` training rows (plus n/5 test rows) of `dim` values over
+/// [`MAX_GENERATED_VALUES`].
+fn check_generated_size(spec: &str, n: usize, dim: usize) -> Result<(), DataError> {
+    let rows = n.checked_add(n / 5);
+    match rows.and_then(|r| r.checked_mul(dim)) {
+        Some(values) if values <= MAX_GENERATED_VALUES => Ok(()),
+        _ => Err(DataError::BadSpec {
+            spec: spec.to_string(),
+            problem: format!(
+                "n = {n} rows of {dim} values (and n/5 test rows) is more than the \
+                 {MAX_GENERATED_VALUES} values a built-in data set may hold (4 GiB)"
+            ),
+        }),
+    }
+}
+
 impl DataSource {
     pub fn parse(spec: &str) -> Result<Self, DataError> {
         let (name, params) = match spec.split_once(':') {
@@ -52,6 +73,7 @@ impl DataSource {
                 if n < 2 {
                     return Err(bad_value(spec, "n must be at least 2"));
                 }
+                check_generated_size(spec, n, sprites::SIDE * sprites::SIDE)?;
                 Ok(DataSource::Sprites { n })
             }
             "manifold" => {
@@ -71,6 +93,7 @@ impl DataSource {
                 if !(0.0..1.0).contains(&m.outliers) {
                     return Err(bad_value(spec, "outliers must be in [0, 1)"));
                 }
+                check_generated_size(spec, m.n, m.dim)?;
                 Ok(DataSource::Manifold(m))
             }
             _ => Ok(DataSource::Path(PathBuf::from(spec))),
