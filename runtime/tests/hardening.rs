@@ -1233,7 +1233,7 @@ fn options(c: &mut Corpus) {
             format!("strict {name}"),
             || load(&quickstart(), Role::Sampler, options),
             |e| match e {
-                RuntimeError::ProviderUnavailable { provider } if *provider == name => Ok(()),
+                RuntimeError::ProviderUnavailable { provider, .. } if *provider == name => Ok(()),
                 _ => Err("expected ProviderUnavailable".into()),
             },
         );

@@ -219,7 +219,8 @@ fn unavailable_providers_fall_back_to_cpu_unless_strict() {
         matches!(
             err,
             RuntimeError::ProviderUnavailable {
-                provider: "tensorrt"
+                provider: "tensorrt",
+                ..
             }
         ),
         "{err}"

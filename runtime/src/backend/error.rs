@@ -37,10 +37,12 @@ pub enum RuntimeError {
         role: GraphRole,
         precision: Precision,
     },
-    #[error(
-        "execution provider {provider} is not available in this ONNX Runtime build (strict mode)"
-    )]
-    ProviderUnavailable { provider: &'static str },
+    #[error("execution provider {provider}: {reason} (strict mode)")]
+    ProviderUnavailable {
+        provider: &'static str,
+        /// Not in this build, or ONNX Runtime's message when it failed to initialise.
+        reason: String,
+    },
     #[error("unknown execution provider {0:?}: use cpu, cuda or tensorrt")]
     UnknownProvider(String),
     #[error(transparent)]

@@ -44,8 +44,9 @@ impl Provider {
     }
 
     /// Whether this build of edgevae and the loaded ONNX Runtime library both have the provider
-    /// (a CUDA-enabled library can still fail at session creation if no GPU is present; that is
-    /// an error, not a fallback, because the provider is registered with `error_on_failure`).
+    /// (a CUDA-enabled library can still fail at session creation if no GPU is present: the
+    /// provider is registered with `error_on_failure`, so that failure is seen and the session
+    /// falls back, see `session::load`).
     fn available(self) -> bool {
         match self {
             Provider::Cpu => true,
@@ -118,65 +119,88 @@ impl RuntimeOptions {
     }
 }
 
-/// The outcome of choosing providers: what will run, and what was skipped.
+/// The outcome of choosing providers: what runs, what was skipped, and what failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderChoice {
+    /// The provider ONNX Runtime was given first, which runs the graph (CPU runs only the nodes
+    /// an accelerator has no kernel for).
     pub active: Provider,
+    /// Providers asked for that this build of edgevae or the loaded library does not have.
     pub skipped: Vec<Provider>,
+    /// Providers that this build and the library have but that failed to initialise for this
+    /// session (no GPU, no driver), each with ONNX Runtime's message.
+    pub failed: Vec<(Provider, String)>,
 }
 
 impl ProviderChoice {
     pub fn describe(&self) -> String {
-        if self.skipped.is_empty() {
-            format!("execution provider: {}", self.active.name())
-        } else {
+        let mut out = format!("execution provider: {}", self.active.name());
+        if !self.skipped.is_empty() {
             let skipped: Vec<&str> = self.skipped.iter().map(|p| p.name()).collect();
-            format!(
-                "execution provider: {} ({} not available in this build; fell back)",
-                self.active.name(),
+            out.push_str(&format!(
+                " ({} not available in this build; fell back)",
                 skipped.join(", ")
-            )
+            ));
         }
+        for (p, why) in &self.failed {
+            out.push_str(&format!(
+                " ({} failed to initialise, fell back: {why})",
+                p.name()
+            ));
+        }
+        out
     }
 }
 
-/// Picks the providers to register, in order, ending with CPU.
-pub fn choose(
-    options: &RuntimeOptions,
-) -> Result<(ProviderChoice, Vec<ExecutionProviderDispatch>), RuntimeError> {
+/// The providers to try, in order: the accelerators of `options` that are available, up to the
+/// first `cpu` in the list (providers after it would never run: CPU takes every node), with what
+/// was skipped. CPU itself is never registered: ONNX Runtime appends it, arena on; registering
+/// it explicitly changes its settings (measured: 7-18 % slower sampling).
+pub fn choose(options: &RuntimeOptions) -> Result<(Vec<Provider>, Vec<Provider>), RuntimeError> {
     let mut skipped = Vec::new();
     let mut usable = Vec::new();
     for &p in &options.providers {
+        if p == Provider::Cpu {
+            break;
+        }
         if p.available() {
             if !usable.contains(&p) {
                 usable.push(p);
             }
         } else if options.strict {
-            return Err(RuntimeError::ProviderUnavailable { provider: p.name() });
+            return Err(RuntimeError::ProviderUnavailable {
+                provider: p.name(),
+                reason: "not available in this ONNX Runtime build".into(),
+            });
         } else {
             skipped.push(p);
         }
     }
-    if !usable.contains(&Provider::Cpu) {
-        usable.push(Provider::Cpu);
-    }
-    let choice = ProviderChoice {
-        active: usable[0],
-        skipped,
-    };
-    // ONNX Runtime appends its CPU provider itself, arena on; registering it explicitly would
-    // change its settings (measured: 7-18% slower sampling), so only accelerators are registered.
-    let dispatch = usable
-        .into_iter()
-        .filter(|p| *p != Provider::Cpu)
-        .map(Provider::dispatch)
-        .collect();
-    Ok((choice, dispatch))
+    Ok((usable, skipped))
+}
+
+/// What ONNX Runtime is given for `providers` (accelerators only).
+pub fn dispatch(providers: &[Provider]) -> Vec<ExecutionProviderDispatch> {
+    providers.iter().map(|p| p.dispatch()).collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::RuntimeOptions;
+    use super::{choose, Provider, RuntimeOptions};
+
+    /// CPU takes every node, so providers listed after it never run: they are neither
+    /// registered nor reported (with `cpu,cuda` the runtime used to report CPU while it
+    /// registered CUDA first).
+    #[test]
+    fn providers_after_cpu_are_never_registered() {
+        let options = RuntimeOptions {
+            providers: vec![Provider::Cpu, Provider::Cuda, Provider::TensorRt],
+            strict: true,
+            ..RuntimeOptions::default()
+        };
+        let (registered, skipped) = choose(&options).expect("strict, yet nothing unavailable");
+        assert!(registered.is_empty() && skipped.is_empty());
+    }
 
     #[test]
     fn thread_count_is_always_explicit() {

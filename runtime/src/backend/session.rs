@@ -15,7 +15,7 @@ use ort::session::Session;
 use ort::value::{TensorElementType, ValueType};
 use sha2::{Digest, Sha256};
 
-use super::providers::choose;
+use super::providers::{choose, dispatch, Provider};
 use super::{environment, ProviderChoice, RuntimeError, RuntimeOptions};
 use crate::core::{GraphEntry, GraphRole};
 
@@ -149,6 +149,8 @@ fn check_outlets(
 enum BuildError {
     /// Library, environment or options: not the graph's fault.
     Runtime(RuntimeError),
+    /// An execution provider could not be registered.
+    Provider(String),
     /// ONNX Runtime rejected the graph bytes.
     Parse(ort::Error),
 }
@@ -161,23 +163,63 @@ fn build_session(
     env: &'static Environment,
     graph: &[u8],
     options: &RuntimeOptions,
-) -> Result<(Session, ProviderChoice), BuildError> {
-    let (choice, providers) = choose(options).map_err(BuildError::Runtime)?;
+    providers: &[Provider],
+) -> Result<Session, BuildError> {
+    // Registering an accelerator fails when its library or device is missing: that is the
+    // provider's failure, not the graph's.
     let mut builder = Session::builder(env)
         .map_err(runtime_error)?
         .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(runtime_error)?
         .with_prepacking(options.prepack_weights)
         .map_err(runtime_error)?
-        .with_execution_providers(providers)
-        .map_err(runtime_error)?;
-    builder = builder
+        .with_execution_providers(dispatch(providers))
+        .map_err(|e| BuildError::Provider(e.to_string()))?
         .with_intra_threads(options.intra_threads())
         .map_err(runtime_error)?;
-    let session = builder
-        .commit_from_memory(graph)
-        .map_err(BuildError::Parse)?;
-    Ok((session, choice))
+    builder.commit_from_memory(graph).map_err(BuildError::Parse)
+}
+
+/// Builds the session with the first provider that initialises: `providers` (accelerators, in
+/// order) are tried one after another, CPU last. A failure with an accelerator first is that
+/// provider's (reported in `failed`, or `ProviderUnavailable` when strict); a failure with CPU
+/// alone is the graph's.
+fn build_with_fallback(
+    env: &'static Environment,
+    graph: &[u8],
+    options: &RuntimeOptions,
+    mut providers: Vec<Provider>,
+    skipped: Vec<Provider>,
+) -> Result<(Session, ProviderChoice), BuildError> {
+    let mut failed = Vec::new();
+    loop {
+        match build_session(env, graph, options, &providers) {
+            Ok(session) => {
+                let choice = ProviderChoice {
+                    active: providers.first().copied().unwrap_or(Provider::Cpu),
+                    skipped,
+                    failed,
+                };
+                return Ok((session, choice));
+            }
+            Err(e) if !providers.is_empty() => {
+                let provider = providers.remove(0);
+                let why = match e {
+                    BuildError::Provider(why) => why,
+                    BuildError::Parse(e) => e.to_string(),
+                    BuildError::Runtime(e) => e.to_string(),
+                };
+                if options.strict {
+                    return Err(BuildError::Runtime(RuntimeError::ProviderUnavailable {
+                        provider: provider.name(),
+                        reason: format!("failed to initialise: {why}"),
+                    }));
+                }
+                failed.push((provider, why));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// A run's output `name` as f32 values; an error, not a panic, when the run did not produce it
@@ -212,9 +254,11 @@ pub fn load(
             found,
         });
     }
-    let session = build_session(env, &graph, options);
+    let (providers, skipped) = choose(options)?;
+    let session = build_with_fallback(env, &graph, options, providers, skipped);
     let (session, choice) = session.map_err(|e| match e {
         BuildError::Runtime(e) => e,
+        BuildError::Provider(why) => RuntimeError::Ort(why),
         BuildError::Parse(e) => RuntimeError::GraphMismatch {
             path: path.clone(),
             problem: format!("ONNX Runtime cannot load it: {e}"),
@@ -224,4 +268,54 @@ pub fn load(
     check_outlets(&path, "inputs", session.inputs(), &inputs)?;
     check_outlets(&path, "outputs", session.outputs(), &outputs)?;
     Ok((session, choice))
+}
+
+/// The fall-back path of a provider that this build has but that fails to initialise. The
+/// CPU-only ONNX Runtime library this project fetches refuses the CUDA provider, which is what
+/// a CUDA build meets on a device without a GPU or driver. Run by `.ci/run` with `--features
+/// cuda`.
+#[cfg(all(test, feature = "cuda"))]
+mod tests {
+    use super::*;
+
+    fn quickstart_sampler() -> Vec<u8> {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/quickstart/sampler_fp32.onnx");
+        std::fs::read(&path).expect("the committed quickstart sampler")
+    }
+
+    #[test]
+    fn a_provider_that_fails_to_initialise_falls_back_unless_strict() {
+        let env = environment(None).expect("the fetched ONNX Runtime library");
+        let graph = quickstart_sampler();
+        let options = RuntimeOptions::default();
+        let built = build_with_fallback(env, &graph, &options, vec![Provider::Cuda], vec![]);
+        let Ok((session, choice)) = built else {
+            panic!("no fallback to CPU");
+        };
+        assert_eq!(choice.active, Provider::Cpu);
+        assert_eq!(choice.failed.len(), 1, "{choice:?}");
+        assert_eq!(choice.failed[0].0, Provider::Cuda);
+        assert!(
+            choice
+                .describe()
+                .contains("cuda failed to initialise, fell back"),
+            "{}",
+            choice.describe()
+        );
+        assert_eq!(session.inputs().len(), 2);
+
+        let strict = RuntimeOptions {
+            strict: true,
+            ..RuntimeOptions::default()
+        };
+        match build_with_fallback(env, &graph, &strict, vec![Provider::Cuda], vec![]) {
+            Err(BuildError::Runtime(RuntimeError::ProviderUnavailable { provider, reason })) => {
+                assert_eq!(provider, "cuda");
+                assert!(reason.starts_with("failed to initialise"), "{reason}");
+            }
+            Err(_) => panic!("strict: another error than ProviderUnavailable"),
+            Ok(_) => panic!("strict: fell back"),
+        }
+    }
 }
