@@ -12,11 +12,12 @@ pub enum Error {
     Data(#[from] DataError),
     #[error("tensor operation failed: {0}")]
     Candle(#[from] candle_core::Error),
-    #[error("{path}: {source}")]
+    /// The cause is part of the message and not also a `source`, so that a chain printed with
+    /// `{:#}` names it once ("…: No space left on device (os error 28)", not three times).
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {problem}")]
     BadFile { path: PathBuf, problem: String },
@@ -45,7 +46,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 
