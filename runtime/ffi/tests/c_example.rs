@@ -43,46 +43,50 @@ fn on_path(program: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// `examples/c/<source>` compiled with `cc` and linked against the shared library, as `name`.
+fn compile(source: &str, name: &str, libs: &[&str]) -> PathBuf {
+    let lib = lib_dir();
+    let out_dir = profile_dir().join("examples-c-test");
+    std::fs::create_dir_all(&out_dir).expect("output directory");
+    let exe = out_dir.join(name);
+    let partial = out_dir.join(format!("{name}.{}", std::process::id()));
+    let mut rpath = std::ffi::OsString::from("-Wl,-rpath,");
+    rpath.push(&lib);
+    let output = Command::new("cc")
+        .args([
+            "-std=c11",
+            "-g",
+            "-O1",
+            "-Wall",
+            "-Wextra",
+            "-Wpedantic",
+            "-Werror",
+        ])
+        .arg("-I")
+        .arg(root().join("runtime/ffi/include"))
+        .arg(root().join("examples/c").join(source))
+        .arg("-L")
+        .arg(&lib)
+        .arg("-ledgevae")
+        .args(libs)
+        .arg(rpath)
+        .arg("-o")
+        .arg(&partial)
+        .output()
+        .expect("run cc (a C compiler is needed for this test)");
+    assert!(
+        output.status.success(),
+        "cc failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::rename(&partial, &exe).expect("rename the example");
+    exe
+}
+
 /// The example linked against the shared library, compiled once per test process.
 fn example() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| {
-        let lib = lib_dir();
-        let out_dir = profile_dir().join("examples-c-test");
-        std::fs::create_dir_all(&out_dir).expect("output directory");
-        let exe = out_dir.join("edgevae-example-shared");
-        let partial = out_dir.join(format!("edgevae-example-shared.{}", std::process::id()));
-        let mut rpath = std::ffi::OsString::from("-Wl,-rpath,");
-        rpath.push(&lib);
-        let output = Command::new("cc")
-            .args([
-                "-std=c11",
-                "-g",
-                "-O1",
-                "-Wall",
-                "-Wextra",
-                "-Wpedantic",
-                "-Werror",
-            ])
-            .arg("-I")
-            .arg(root().join("runtime/ffi/include"))
-            .arg(root().join("examples/c/main.c"))
-            .arg("-L")
-            .arg(&lib)
-            .arg("-ledgevae")
-            .arg(rpath)
-            .arg("-o")
-            .arg(&partial)
-            .output()
-            .expect("run cc (a C compiler is needed for this test)");
-        assert!(
-            output.status.success(),
-            "cc failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::rename(&partial, &exe).expect("rename the example");
-        exe
-    })
+    EXE.get_or_init(|| compile("main.c", "edgevae-example-shared", &[]))
 }
 
 /// The example, run with this build's library: cargo test puts target/<profile> on
@@ -279,4 +283,26 @@ fn makefile_links_the_static_library() {
         .output()
         .expect("run the static example");
     check_full_run(&output);
+}
+
+/// examples/c/threads.c: four C threads with their own handles, opened at once, get exactly the
+/// one-thread results; two threads sharing one sampler get the same samples or
+/// `EDGEVAE_STATUS_BUSY`, nothing else.
+#[test]
+fn c_threads_match_one_thread_and_a_shared_handle_is_busy_or_right() {
+    let exe = compile("threads.c", "edgevae-threads", &["-pthread"]);
+    let dir = calibrated_quickstart();
+    let output = Command::new(exe)
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .arg(dir.path())
+        .output()
+        .expect("run the threads example");
+    let all = describe(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    let out = text(&output.stdout);
+    assert!(
+        out.contains("own handles: 4 threads x 6 calls equal one thread's results"),
+        "{all}"
+    );
+    assert!(out.contains(" 0 wrong of 80 calls"), "{all}");
 }
