@@ -20,6 +20,8 @@ fi
 
 cargo build --release -q -p edgevae-trainer --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/edgevae"
+# Figures are only comparable within one machine: say which one.
+echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), lscpu model $(lscpu | sed -n 's/^Model: *//p' | head -1), $(nproc) CPUs usable, $(lscpu | sed -n 's/^Thread(s) per core: *//p') thread(s) per core, $(lscpu | sed -n 's/^Core(s) per socket: *//p') core(s) per socket"
 for threads in 1 2; do
     for batch in 64 256; do
         c=$(RAYON_NUM_THREADS=$threads "$bin" --threads "$threads" bench step --batch "$batch" --warmup 10 --steps 60)
