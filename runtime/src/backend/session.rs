@@ -59,7 +59,7 @@ pub struct GraphShape {
 ///
 /// Reading, then hashing, then parsing costs the cold start about 13 ms more than hashing a
 /// memory map on a second thread while ONNX Runtime parsed it (MNIST-sized model, 11.7 MB
-/// sampler: medians 72.9 against 59.8 ms on the Intel Xeon of issue 15). Hashing each chunk on
+/// sampler: medians 72.9 against 59.8 ms on an Intel Xeon, `lscpu` model 167). Hashing each chunk on
 /// a second thread while the next was read gave the same 72.9 ms, so the simple order stays.
 fn read_graph(path: &Path, expected: u64) -> Result<Vec<u8>, RuntimeError> {
     let io = |source| RuntimeError::Io {
