@@ -14,10 +14,14 @@
 /// Spin rounds of candle's barrier-pool workers after an element-wise op (candle: 25,000).
 const BARRIER_POOL_SPIN_LIMIT: &str = "2000";
 
-/// Runs `work` with `threads` CPU threads for candle (all cores when None), every one of them
-/// flushing subnormals to zero ([`crate::float_mode`]). The calling thread keeps that mode
-/// afterwards.
-pub fn with_cpu_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> R {
+/// Runs `work` with `threads` CPU threads for candle (all cores when None); with
+/// `flush_subnormals`, every one of them flushes subnormals to zero ([`crate::float_mode`]) and
+/// the calling thread keeps that mode afterwards.
+pub fn with_cpu_threads<R: Send>(
+    threads: Option<usize>,
+    flush_subnormals: bool,
+    work: impl FnOnce() -> R + Send,
+) -> R {
     let n = threads
         .or_else(|| {
             std::env::var("RAYON_NUM_THREADS")
@@ -36,14 +40,18 @@ pub fn with_cpu_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> 
         std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", BARRIER_POOL_SPIN_LIMIT);
     }
     // Before any pool exists: threads made from here on start with the mode.
-    crate::float_mode::flush_denormals();
+    if flush_subnormals {
+        crate::float_mode::flush_denormals();
+    }
     if n == 1 {
         return work();
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
-        .start_handler(|_| {
-            crate::float_mode::flush_denormals();
+        .start_handler(move |_| {
+            if flush_subnormals {
+                crate::float_mode::flush_denormals();
+            }
         })
         .build();
     match pool {

@@ -9,7 +9,7 @@ use edgevae_trainer::float_mode::denormals_flushed;
 
 #[test]
 fn work_runs_on_a_rayon_worker_with_candle_sized_to_match() {
-    let (worker, threads, product) = with_cpu_threads(Some(2), || {
+    let (worker, threads, product) = with_cpu_threads(Some(2), true, || {
         let a = Tensor::arange(0f32, 6.0, &Device::Cpu)
             .and_then(|t| t.reshape((2, 3)))
             .expect("a");
@@ -49,7 +49,7 @@ fn nonzero(t: &Tensor) -> usize {
 fn every_thread_of_the_work_flushes_subnormals() {
     let tiny = f32::MIN_POSITIVE / 4.0;
     assert!(tiny > 0.0 && !tiny.is_normal(), "{tiny} is subnormal");
-    let (workers, spawned, counts) = with_cpu_threads(Some(2), || {
+    let (workers, spawned, counts) = with_cpu_threads(Some(2), true, || {
         let workers: Vec<bool> = rayon::broadcast(|_| denormals_flushed());
         let spawned = std::thread::spawn(denormals_flushed)
             .join()

@@ -39,6 +39,13 @@ enum BenchWhat {
     Outliers(super::bench_outliers::OutliersArgs),
 }
 
+impl BenchArgs {
+    /// The training-step benchmark: training work, timed (see `cli::run` on flush-to-zero).
+    pub fn is_training_step(&self) -> bool {
+        matches!(self.what, BenchWhat::Step { .. })
+    }
+}
+
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Rpca(a) => return super::bench_rpca::run(a),

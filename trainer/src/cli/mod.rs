@@ -54,15 +54,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(t) = cli.threads {
         anyhow::ensure!(t > 0, "--threads must be at least 1");
     }
-    edgevae_trainer::cpu_threads::with_cpu_threads(cli.threads, || match cli.command {
-        Command::Train(a) => train::run(*a),
-        Command::Sample(a) => sample::run(a),
-        Command::Inspect(a) => inspect::run(a),
-        Command::Eval(a) => eval::run(a),
-        Command::Bench(a) => bench::run(a),
-        Command::Export(a) => export::run(a),
-        Command::Filter(a) => filter::run(a),
-        Command::Quickstart(a) => quickstart::run(a),
+    // Flush-to-zero (trainer/src/float_mode.rs) only for the commands that train: it is what
+    // makes candle's training fast on Intel cores, but numerics that rely on gradual underflow
+    // break under it (`eval`'s Fréchet distance came out with non-finite features), and the
+    // evaluation, export and PCP code is left with IEEE arithmetic.
+    let flush_subnormals = match &cli.command {
+        Command::Train(_) | Command::Quickstart(_) => true,
+        Command::Bench(b) => b.is_training_step(),
+        _ => false,
+    };
+    let threads = cli.threads;
+    edgevae_trainer::cpu_threads::with_cpu_threads(threads, flush_subnormals, || {
+        match cli.command {
+            Command::Train(a) => train::run(*a),
+            Command::Sample(a) => sample::run(a),
+            Command::Inspect(a) => inspect::run(a),
+            Command::Eval(a) => eval::run(a),
+            Command::Bench(a) => bench::run(a),
+            Command::Export(a) => export::run(a),
+            Command::Filter(a) => filter::run(a),
+            Command::Quickstart(a) => quickstart::run(a),
+        }
     })
 }
 
