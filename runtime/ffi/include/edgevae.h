@@ -245,10 +245,10 @@ edgevae_status edgevae_filter_new(const struct edgevae_model *model,
  * allocation.
  *
  * Errors: `NULL_POINTER` (`filter`, `x`, `scores`, or `mask`/`cleaned` NULL with a non-zero
- * length), `INVALID_ARGUMENT` (`n` or `passes` is 0, `n * input_dim` overflows),
- * `BUFFER_LENGTH` (a length is not the one above; `INVALID_ARGUMENT` when the filter cannot
- * reserve its result buffers for `n` rows), `NON_FINITE_INPUT` (a NaN or infinity in
- * `x`; the message names its row and column), `NON_FINITE_OUTPUT` (the model reconstructs an
+ * length), `INVALID_ARGUMENT` (`n` or `passes` is 0, `n * input_dim` overflows, or the
+ * filter cannot reserve its result buffers for `n` rows), `BUFFER_LENGTH` (a length is not the
+ * one above), `NON_FINITE_INPUT` (a NaN or infinity in `x`; the message names its row and
+ * column), `NON_FINITE_OUTPUT` (the model reconstructs an
  * outlier as a NaN or infinity, so it cannot be cleaned; the message names row and column),
  * `BUSY` (another thread's run on this filter is going), `ONNX_RUNTIME`, `PANIC`.
  *
@@ -450,7 +450,7 @@ edgevae_status edgevae_sampler_new(const struct edgevae_model *model,
  * `PANIC`.
  * Nothing is written to `out` on an argument error.
  *
- * Thread-safety: one thread at a time per sampler.
+ * Thread-safety: one call at a time per sampler; a concurrent call returns `BUSY`.
  *
  * # Safety
  *

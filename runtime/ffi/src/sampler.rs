@@ -63,7 +63,7 @@ pub unsafe extern "C" fn edgevae_sampler_new(
 /// `PANIC`.
 /// Nothing is written to `out` on an argument error.
 ///
-/// Thread-safety: one thread at a time per sampler.
+/// Thread-safety: one call at a time per sampler; a concurrent call returns `BUSY`.
 ///
 /// # Safety
 ///
