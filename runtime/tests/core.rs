@@ -2,8 +2,8 @@
 //! seeded Gaussian stream, buffer-length checks, precision names and the outlier arithmetic.
 
 use edgevae_runtime::core::{
-    buffers::check_len, manifest::OutlierThresholds, CoreError, GaussianRng, GraphEntry, GraphRole,
-    Manifest, Precision, Scaling, FORMAT_VERSION,
+    buffers::check_len, manifest::OutlierThresholds, CoreError, FieldPath, FieldProblem,
+    GaussianRng, GraphEntry, GraphRole, Manifest, PathStep, Precision, Scaling, FORMAT_VERSION,
 };
 
 const SHA_A: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -67,7 +67,11 @@ fn assert_value_error(json: &str) {
 }
 
 fn assert_syntax_error(json: &str) {
-    assert_eq!(parse(json), Err(CoreError::ManifestSyntax), "for {json}");
+    let got = parse(json);
+    assert!(
+        matches!(got, Err(CoreError::ManifestSyntax { .. })),
+        "for {json}: {got:?}"
+    );
 }
 
 // ---------------------------------------------------------------- valid manifests
@@ -234,10 +238,10 @@ fn not_json_is_syntax_error() {
     assert_syntax_error("");
     assert_syntax_error("not json");
     assert_syntax_error("[]");
-    assert_eq!(
+    assert!(matches!(
         Manifest::parse(&[0xff, 0xfe, 0x00]),
-        Err(CoreError::ManifestSyntax)
-    );
+        Err(CoreError::ManifestSyntax { .. })
+    ));
 }
 
 #[test]
@@ -466,8 +470,24 @@ fn validate_checks_a_constructed_manifest() {
 
 #[test]
 fn error_display_is_specific() {
-    let syntax = CoreError::ManifestSyntax.to_string();
+    let syntax = CoreError::ManifestSyntax {
+        field: FieldPath::ROOT,
+        problem: FieldProblem::NotJson,
+    }
+    .to_string();
     assert!(syntax.contains("JSON"), "{syntax}");
+    let field = CoreError::ManifestSyntax {
+        field: FieldPath::ROOT
+            .then(PathStep::Key("graphs"))
+            .then(PathStep::Index(2))
+            .then(PathStep::Key("sha256")),
+        problem: FieldProblem::TooLong { max: 64 },
+    }
+    .to_string();
+    assert_eq!(
+        field,
+        "manifest field `graphs[2].sha256`: longer than 64 bytes"
+    );
 
     let version = CoreError::UnsupportedFormat { found: 2 }.to_string();
     assert!(version.contains("version 2"), "{version}");
@@ -494,7 +514,10 @@ fn error_display_is_specific() {
     assert!(e.to_string().contains("sha256"), "{e}");
 
     // std::error::Error is implemented (feature std).
-    let boxed: Box<dyn std::error::Error> = Box::new(CoreError::ManifestSyntax);
+    let boxed: Box<dyn std::error::Error> = Box::new(CoreError::ManifestSyntax {
+        field: FieldPath::ROOT,
+        problem: FieldProblem::EndsEarly,
+    });
     assert!(!boxed.to_string().is_empty());
 }
 
@@ -749,7 +772,10 @@ fn outlier_noise_must_be_positive() {
 #[test]
 fn outlier_noise_wider_than_the_capacity_is_a_syntax_error_not_a_panic() {
     let err = parse(&outlier_json(&vec!["0.5"; 5000].join(","))).unwrap_err();
-    assert_eq!(err, CoreError::ManifestSyntax);
+    assert_eq!(
+        err.to_string(),
+        "manifest field `outlier.element_noise`: more than 4096 values"
+    );
 }
 
 #[test]
@@ -812,4 +838,118 @@ fn row_log_var_takes_the_heads_row_else_the_noise() {
     assert_eq!(row_log_var(Some(&head), &noise, 1), &[0.3, 0.4]);
     // A row past the head is empty (filter_row then reports the length), not a panic.
     assert!(row_log_var(Some(&head), &noise, 2).is_empty());
+}
+
+/// Each error names the field (with the graph's or the value's index) and the problem; before,
+/// all of these read "not valid JSON of the edgevae manifest shape".
+#[test]
+fn manifest_errors_name_the_field_and_the_problem() {
+    let message = |json: &str| parse(json).unwrap_err().to_string();
+    for (json, want) in [
+        (
+            variant(r#""latent":64,"#, ""),
+            "manifest field `latent`: missing",
+        ),
+        (
+            variant(r#""latent":64"#, r#""latent":"64""#),
+            "manifest field `latent`: expected an integer from 0 to 4294967295",
+        ),
+        (
+            variant(r#""latent":64"#, r#""latent":-64"#),
+            "manifest field `latent`: expected an integer from 0 to 4294967295",
+        ),
+        (
+            variant(r#""latent":64"#, r#""latent":6.4e1"#),
+            "manifest field `latent`: expected an integer from 0 to 4294967295",
+        ),
+        (
+            variant(r#""latent":64"#, r#""latent":64,"latent":64"#),
+            "manifest field `latent`: given twice",
+        ),
+        (
+            variant(r#""bytes":654321"#, r#""bytes":-1"#),
+            "manifest field `graphs[1].bytes`: expected a byte count (a non-negative integer)",
+        ),
+        (
+            variant(r#""role":"filter""#, r#""role":"encoder""#),
+            "manifest field `graphs[1].role`: expected \"sampler\" or \"filter\"",
+        ),
+        (
+            variant(r#""precision":"fp16w""#, r#""precision":"fp8""#),
+            "manifest field `graphs[1].precision`: expected \"fp32\", \"fp16\" or \"fp16w\"",
+        ),
+        (
+            variant(
+                &format!(r#""sha256":"{SHA_B}""#),
+                &format!(r#""sha256":"{SHA_B}0""#),
+            ),
+            "manifest field `graphs[1].sha256`: longer than 64 bytes",
+        ),
+        (
+            variant(
+                r#""trainer_version":"0.1.0""#,
+                r#""trainer_version":"0.1.0-a-suffix-too-long-for-it""#,
+            ),
+            "manifest field `trainer_version`: longer than 24 bytes",
+        ),
+        (
+            variant(r#""scaling":"unit""#, r#""scaling":"log""#),
+            "manifest field `scaling`: expected \"unit\" or \"real\"",
+        ),
+        (
+            variant(
+                r#""outlier":null"#,
+                r#""outlier":{"score_threshold":1,"element_threshold":2,"contamination":0.1,"element_noise":[0.5,"x"]}"#,
+            ),
+            "manifest field `outlier.element_noise[1]`: expected a number",
+        ),
+        (
+            variant(
+                r#""outlier":null"#,
+                r#""outlier":{"score_threshold":1,"contamination":0.1,"element_noise":[]}"#,
+            ),
+            "manifest field `outlier.element_threshold`: missing",
+        ),
+        (
+            base_json()[..100].to_string(),
+            "the file ends before this value does",
+        ),
+        (
+            format!("{} x", base_json()),
+            "manifest is not an edgevae manifest: text after the closing brace",
+        ),
+        (
+            "[1]".to_string(),
+            "manifest is not an edgevae manifest: expected an object",
+        ),
+    ] {
+        let got = message(&json);
+        assert!(got.contains(want), "{got:?} does not say {want:?}");
+    }
+}
+
+/// `parse_into` fills a caller's manifest in place, as `parse` returns it, and overwrites what
+/// an earlier parse left there (optional fields included).
+#[test]
+fn parse_into_fills_in_place_and_resets_optional_fields() {
+    let calibrated = variant(
+        r#""outlier":null"#,
+        &format!(
+            r#""robust":true,"outlier":{{"score_threshold":1,"element_threshold":2,"contamination":0.1,"element_noise":[{}]}}"#,
+            vec!["0.5"; 784].join(",")
+        ),
+    );
+    let mut m = Manifest::EMPTY;
+    Manifest::parse_into(calibrated.as_bytes(), &mut m).expect("calibrated");
+    assert_eq!(m, parse(&calibrated).expect("parse"));
+    assert!(
+        m.robust
+            && m.outlier
+                .as_ref()
+                .is_some_and(|o| o.element_noise.len() == 784)
+    );
+    let plain = variant(r#""image_shape":[28,28],"#, "");
+    Manifest::parse_into(plain.as_bytes(), &mut m).expect("plain");
+    assert_eq!(m, parse(&plain).expect("parse"));
+    assert!(!m.robust && m.outlier.is_none() && m.image_shape.is_none());
 }

@@ -10,7 +10,7 @@ mod harness;
 use std::path::{Path, PathBuf};
 
 use edgevae_runtime::core::outlier::{filter_row, InputGate, RowOutput};
-use edgevae_runtime::core::{CoreError, Precision};
+use edgevae_runtime::core::{CoreError, FieldProblem, Precision};
 use edgevae_runtime::{FilterOutput, ModelDir, Provider, RuntimeError, RuntimeOptions};
 use serde_json::{json, Value};
 
@@ -38,9 +38,28 @@ enum Want {
     Value(&'static str),
 }
 
-fn check_core(e: &CoreError, want: Want) -> Verdict {
+fn check_core(e: &CoreError, want: Want, at: Option<&str>) -> Verdict {
     match (want, e) {
-        (Want::Syntax, CoreError::ManifestSyntax) => Ok(()),
+        // A well-formed document with a bad value must name the value's field and say what
+        // was expected there; broken JSON may be anywhere.
+        (Want::Syntax, CoreError::ManifestSyntax { field, problem }) => match at {
+            Some(at) => {
+                // Deeper is more precise: `graphs = [1]` names `graphs[0]`.
+                ensure(field.to_string().starts_with(at), || {
+                    format!("names field `{field}`, not `{at}`")
+                })?;
+                ensure(
+                    !matches!(
+                        problem,
+                        FieldProblem::NotJson
+                            | FieldProblem::EndsEarly
+                            | FieldProblem::TrailingText
+                    ),
+                    || format!("says {problem:?} of a well-formed value"),
+                )
+            }
+            None => Ok(()),
+        },
         (Want::Format(n), CoreError::UnsupportedFormat { found }) if *found == n => Ok(()),
         (Want::Value(needle), CoreError::ManifestValue(what)) => mentions(what, needle),
         _ => Err(format!("expected {want:?}")),
@@ -103,6 +122,22 @@ fn edit(base: &Value, f: impl FnOnce(&mut Value)) -> Vec<u8> {
     serde_json::to_vec(&v).expect("JSON")
 }
 
+/// `path` as the runtime names a manifest field: `graphs[0].sha256`.
+fn field_name(path: &[Key]) -> String {
+    let mut out = String::new();
+    for k in path {
+        match k {
+            F(n) if out.is_empty() => out.push_str(n),
+            F(n) => {
+                out.push('.');
+                out.push_str(n)
+            }
+            I(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
 fn describe(path: &[Key]) -> String {
     path.iter()
         .map(|k| match k {
@@ -116,6 +151,18 @@ fn describe(path: &[Key]) -> String {
 /// Runs one manifest case through `ModelDir::open` (the error must be `Manifest`, name the
 /// manifest file and carry the core error wanted) and checks that `Manifest::parse` agrees.
 fn manifest_case(c: &mut Corpus, category: &'static str, name: String, bytes: Vec<u8>, want: Want) {
+    manifest_case_at(c, category, name, bytes, want, None)
+}
+
+/// [`manifest_case`] whose `ManifestSyntax` error must name the field `at`.
+fn manifest_case_at(
+    c: &mut Corpus,
+    category: &'static str,
+    name: String,
+    bytes: Vec<u8>,
+    want: Want,
+    at: Option<String>,
+) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let path = tmp.path().join("manifest.json");
     std::fs::write(&path, &bytes).expect("write");
@@ -130,7 +177,7 @@ fn manifest_case(c: &mut Corpus, category: &'static str, name: String, bytes: Ve
             RuntimeError::Manifest { path: p, source } => {
                 ensure(*p == path, || format!("names {}", p.display()))?;
                 mentions(&e.to_string(), &path.display().to_string())?;
-                check_core(source, want)?;
+                check_core(source, want, at.as_deref())?;
                 let again = edgevae_runtime::core::Manifest::parse(&bytes).err();
                 ensure(again.as_ref() == Some(source), || {
                     format!("Manifest::parse says {again:?}")
@@ -269,12 +316,13 @@ fn manifests(c: &mut Corpus) {
         &[F("outlier"), F("element_noise")],
     ];
     for path in required {
-        manifest_case(
+        manifest_case_at(
             c,
             "manifest-missing",
             format!("without {}", describe(path)),
             remove(&base, path),
             Want::Syntax,
+            Some(field_name(path)),
         );
     }
     // (The optional fields may go: controls, not cases.)
@@ -480,12 +528,13 @@ fn manifests(c: &mut Corpus) {
     ];
     for (path, values) in table {
         for (raw, want) in *values {
-            manifest_case(
+            manifest_case_at(
                 c,
                 "manifest-values",
                 format!("{} = {raw}", describe(path)),
                 set_raw(&base, path, raw),
                 *want,
+                Some(field_name(path)),
             );
         }
     }
@@ -533,20 +582,22 @@ fn manifests(c: &mut Corpus) {
         ("128 digits", format!("{sha0}{sha0}"), Syntax),
     ];
     for (name, sha, want) in bad_shas {
-        manifest_case(
+        manifest_case_at(
             c,
             "manifest-sha256",
             format!("graph 0: {name}"),
             edit(&base, |v| v["graphs"][0]["sha256"] = json!(sha)),
             want,
+            Some("graphs[0].sha256".into()),
         );
     }
-    manifest_case(
+    manifest_case_at(
         c,
         "manifest-sha256",
         "graph 0: a number".into(),
         set_raw(&base, &[F("graphs"), I(0), F("sha256")], "1234"),
         Syntax,
+        Some("graphs[0].sha256".into()),
     );
 
     // File names that are not plain names in the model directory.
@@ -572,12 +623,13 @@ fn manifests(c: &mut Corpus) {
         ("42", Syntax),
     ];
     for (raw, want) in names {
-        manifest_case(
+        manifest_case_at(
             c,
             "manifest-file",
             format!("file = {raw}"),
             set_raw(&base, &[F("graphs"), I(0), F("file")], raw),
             *want,
+            Some("graphs[0].file".into()),
         );
     }
 
@@ -605,7 +657,7 @@ fn manifests(c: &mut Corpus) {
         }),
         V(DUP_BAD),
     );
-    manifest_case(
+    manifest_case_at(
         c,
         "manifest-graphs",
         "nine graphs (capacity 8)".into(),
@@ -615,6 +667,7 @@ fn manifests(c: &mut Corpus) {
             graphs.extend(extra);
         }),
         Syntax,
+        Some("graphs".into()),
     );
 
     // The outlier section's per-element noise.
@@ -629,7 +682,7 @@ fn manifests(c: &mut Corpus) {
             V(NOISE_LEN),
         );
     }
-    manifest_case(
+    manifest_case_at(
         c,
         "manifest-outlier",
         "element_noise of 4097 values (capacity 4096)".into(),
@@ -637,6 +690,7 @@ fn manifests(c: &mut Corpus) {
             v["outlier"]["element_noise"] = json!(vec![0.01; 4097])
         }),
         Syntax,
+        Some("outlier.element_noise".into()),
     );
     for pos in [0usize, 391, 783] {
         for raw in ["0", "-0.0", "-0.0001", "1e-50", "1e39", "null"] {
@@ -650,12 +704,13 @@ fn manifests(c: &mut Corpus) {
         }
     }
     for raw in ["\"0.01\"", "[0.01]", "true"] {
-        manifest_case(
+        manifest_case_at(
             c,
             "manifest-outlier",
             format!("element_noise[5] = {raw}"),
             set_raw(&base, &[F("outlier"), F("element_noise"), I(5)], raw),
             Syntax,
+            Some("outlier.element_noise[5]".into()),
         );
     }
 }

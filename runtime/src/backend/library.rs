@@ -1,7 +1,8 @@
 //! Finding and loading the ONNX Runtime shared library, once per process.
 //!
 //! Order: the path given through the API, else `ORT_DYLIB_PATH`, else the copy that
-//! `scripts/fetch-onnxruntime.sh` put under this workspace's `target/onnxruntime/`. A missing
+//! `scripts/fetch-onnxruntime.sh` put under this workspace's `target/onnxruntime/<arch>/` for
+//! the architecture this crate was built for (`--target TRIPLE` fetches a board's). A missing
 //! library is an error naming every place looked at; ort is never left to panic on its own
 //! default load.
 
@@ -43,12 +44,17 @@ static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
 static INIT: Mutex<()> = Mutex::new(());
 static LOAD_TIME: OnceLock<Duration> = OnceLock::new();
 
-/// The fetched copy: `<workspace>/target/onnxruntime/libonnxruntime.so.1.31.1`.
+/// The fetched copy for the architecture this crate was built for:
+/// `<workspace>/target/onnxruntime/<arch>/libonnxruntime.so.1.31.1`, where `<arch>` is the
+/// target triple's first part (`x86_64`, `aarch64`), as `scripts/fetch-onnxruntime.sh` names it.
+/// A cross-built binary run on its board finds the library through the API or
+/// `ORT_DYLIB_PATH` instead (this path is the build machine's).
 pub fn default_library_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("target")
         .join("onnxruntime")
+        .join(std::env::consts::ARCH)
         .join(format!("libonnxruntime.so.{LIBRARY_VERSION}"))
 }
 

@@ -5,8 +5,11 @@ use core::fmt;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum CoreError {
-    /// The manifest is not valid JSON of the expected shape.
-    ManifestSyntax,
+    /// The manifest is not valid JSON of the expected shape: where, and what is wrong there.
+    ManifestSyntax {
+        field: super::FieldPath,
+        problem: super::FieldProblem,
+    },
     /// The manifest's format version is not one this runtime reads.
     UnsupportedFormat { found: u32 },
     /// A manifest field has an impossible value.
@@ -20,10 +23,12 @@ pub enum CoreError {
 impl fmt::Display for CoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CoreError::ManifestSyntax => write!(
-                f,
-                "manifest is not valid JSON of the edgevae manifest shape"
-            ),
+            CoreError::ManifestSyntax { field, problem } if field.is_root() => {
+                write!(f, "manifest is not an edgevae manifest: {problem}")
+            }
+            CoreError::ManifestSyntax { field, problem } => {
+                write!(f, "manifest field `{field}`: {problem}")
+            }
             CoreError::UnsupportedFormat { found } => write!(
                 f,
                 "manifest format version {found} is not supported (this runtime reads {})",

@@ -1,5 +1,6 @@
-//! `manifest.json`: what a model directory holds. Parsed with serde-json-core into fixed-capacity
-//! types, so a device reads it without an allocator; validated before any graph is used.
+//! `manifest.json`: what a model directory holds, in fixed-capacity types, so a device reads it
+//! without an allocator (`manifest_parse.rs` reads it in place); validated before any graph is
+//! used.
 
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
@@ -46,7 +47,7 @@ impl GraphRole {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GraphEntry {
     pub role: GraphRole,
     pub precision: Precision,
@@ -57,7 +58,9 @@ pub struct GraphEntry {
     pub bytes: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Written by the trainer with serde (`Serialize`); read by [`Manifest::parse`] or, in place,
+/// [`Manifest::parse_into`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Manifest {
     pub format_version: u32,
     pub trainer_version: String<24>,
@@ -69,8 +72,7 @@ pub struct Manifest {
     pub gamma_stage1: f64,
     pub gamma_stage2: f64,
     /// The stage-1 decoder has a per-element variance head (`--robust`): the filter graph then
-    /// has a fourth output, `x_log_var`.
-    #[serde(default)]
+    /// has a fourth output, `x_log_var`. Optional in the file (false).
     pub robust: bool,
     pub graphs: Vec<GraphEntry, MAX_GRAPHS>,
     /// Outlier thresholds, filled in by calibration (robust models); `null` until then.
@@ -78,7 +80,7 @@ pub struct Manifest {
 }
 
 /// Outlier calibration, made at export from the run's validation rows (see [`super::outlier`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OutlierThresholds {
     /// Per-sample score above which a row is an outlier: the `1 - contamination` quantile of the
     /// validation scores (PyOD's convention).
@@ -93,9 +95,19 @@ pub struct OutlierThresholds {
     pub element_noise: Vec<f32, MAX_CALIBRATED_DIM>,
 }
 
+impl OutlierThresholds {
+    /// No calibration yet: what [`Manifest::parse_into`] fills in place.
+    pub const EMPTY: OutlierThresholds = OutlierThresholds {
+        score_threshold: 0.0,
+        element_threshold: 0.0,
+        contamination: 0.0,
+        element_noise: Vec::new(),
+    };
+}
+
 /// Whether no array or object in `json` nests deeper than `max` (brackets inside strings do not
 /// count). A linear scan: malformed JSON is left to the parser to refuse.
-fn nesting_within(json: &[u8], max: usize) -> bool {
+pub(super) fn nesting_within(json: &[u8], max: usize) -> bool {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for &b in json {
         if in_string {
@@ -123,14 +135,26 @@ fn nesting_within(json: &[u8], max: usize) -> bool {
 }
 
 impl Manifest {
-    /// Parses and validates manifest JSON.
+    /// A manifest of nothing, for [`Manifest::parse_into`] to fill (e.g. in a `static`).
+    pub const EMPTY: Manifest = Manifest {
+        format_version: 0,
+        trainer_version: String::new(),
+        input_dim: 0,
+        latent: 0,
+        image_shape: None,
+        scaling: Scaling::Unit,
+        gamma_stage1: 0.0,
+        gamma_stage2: 0.0,
+        robust: false,
+        graphs: Vec::new(),
+        outlier: None,
+    };
+
+    /// Parses and validates manifest JSON. The result is about 17 KiB, returned by value: on a
+    /// device with little stack, keep one in a `static` and use [`Manifest::parse_into`].
     pub fn parse(json: &[u8]) -> Result<Self, CoreError> {
-        if !nesting_within(json, MAX_NESTING) {
-            return Err(CoreError::ManifestSyntax);
-        }
-        let (m, _): (Manifest, usize) =
-            serde_json_core::from_slice(json).map_err(|_| CoreError::ManifestSyntax)?;
-        m.validate()?;
+        let mut m = Manifest::EMPTY;
+        Manifest::parse_into(json, &mut m)?;
         Ok(m)
     }
 

@@ -3,6 +3,7 @@
 pub mod buffers;
 pub mod error;
 pub mod manifest;
+pub mod manifest_parse;
 pub mod outlier;
 pub mod precision;
 pub mod rng;
@@ -11,5 +12,6 @@ pub use error::CoreError;
 pub use manifest::{
     GraphEntry, GraphRole, Manifest, OutlierThresholds, Scaling, FORMAT_VERSION, MAX_CALIBRATED_DIM,
 };
+pub use manifest_parse::{FieldPath, FieldProblem, PathStep};
 pub use precision::Precision;
 pub use rng::GaussianRng;

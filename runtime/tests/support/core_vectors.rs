@@ -73,11 +73,13 @@ fn score_row(mean: &[f32; 8]) -> (Result<f32, CoreError>, [u8; 8], [f32; 8], [f3
     (score, mask, cleaned, scores)
 }
 
-/// Runs every check on the quickstart manifest's bytes; returns the failed checks' bits.
-pub fn check(quickstart_manifest: &[u8]) -> u32 {
+/// Runs every check on the quickstart manifest's bytes, parsed into `manifest` (in place, as a
+/// device would: the caller decides where the 17 KiB live); returns the failed checks' bits.
+pub fn check(quickstart_manifest: &[u8], manifest: &mut Manifest) -> u32 {
     let mut failed = 0;
-    match Manifest::parse(quickstart_manifest) {
-        Ok(m) => {
+    match Manifest::parse_into(quickstart_manifest, manifest) {
+        Ok(()) => {
+            let m = &*manifest;
             let calibrated = m
                 .outlier
                 .as_ref()
