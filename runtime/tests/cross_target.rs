@@ -189,6 +189,9 @@ fn results_match_the_x86_reference() {
             ("cleaned", &got.cleaned, &want.cleaned),
         ] {
             let (err, at) = worst(g, w);
+            // Shown with --nocapture: how far this target is from x86-64, not only that it is
+            // within the tolerance.
+            println!("{precision:?} on {arch}: {what}: largest difference from x86-64 {err:e}");
             assert!(
                 err <= tolerance,
                 "{precision:?} on {arch}: {what}[{at}] is {} where x86-64 gave {} \
