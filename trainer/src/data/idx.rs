@@ -7,7 +7,7 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
-use super::{mapped, DataError};
+use super::{file_bytes, DataError};
 
 /// Refuse headers that claim more than this many elements (4 GiB of u8, 16 GiB of f32); below
 /// that, memory is only committed as payload bytes actually arrive.
@@ -222,7 +222,7 @@ pub fn is_gzip(path: &Path) -> Result<bool, DataError> {
     Ok(n == 2 && head == [0x1f, 0x8b])
 }
 
-/// Reads an IDX file: gzip (every member) is streamed through flate2, a raw file is memory-mapped.
+/// Reads an IDX file: gzip (every member) is streamed through flate2, a raw file read whole.
 pub fn read(path: &Path) -> Result<IdxArray, DataError> {
     if is_gzip(path)? {
         let file = File::open(path).map_err(|e| DataError::io(path, e))?;
@@ -230,7 +230,7 @@ pub fn read(path: &Path) -> Result<IdxArray, DataError> {
         // after it (a second member, or garbage) was ignored instead of refused as trailing.
         read_stream(path, MultiGzDecoder::new(BufReader::new(file)))
     } else {
-        let map = mapped::map(path)?;
-        parse(path, &map)
+        let bytes = file_bytes::read(path)?;
+        parse(path, &bytes)
     }
 }

@@ -4,9 +4,9 @@
 mod corrupt;
 mod dataset;
 mod error;
+mod file_bytes;
 pub mod idx;
 pub mod manifold;
-mod mapped;
 pub mod npy;
 mod source;
 pub mod sprites;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use npyz::{DType, NpyFile, NpyHeader, TypeChar, WriterBuilder};
 
-use super::{mapped, DataError};
+use super::{file_bytes, DataError};
 
 /// A decoded npy array as f32, with its shape.
 #[derive(Clone, Debug)]
@@ -233,10 +233,10 @@ fn precheck_shape(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     })
 }
 
-/// Reads an `.npy` file through a read-only map.
+/// Reads an `.npy` file.
 pub fn read(path: &Path) -> Result<NpyArray, DataError> {
-    let map = mapped::map(path)?;
-    parse(path, &map)
+    let bytes = file_bytes::read(path)?;
+    parse(path, &bytes)
 }
 
 /// Encodes a row-major f32 array of `shape` as npy bytes.
