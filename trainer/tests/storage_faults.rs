@@ -109,3 +109,79 @@ exit 0
         }
     }
 }
+
+/// `trainer/tests/support/fail_dir_fsync.c`, built as a shared library for LD_PRELOAD.
+fn fsync_shim(dir: &Path) -> std::path::PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fail_dir_fsync.c");
+    let lib = dir.join("libfail_dir_fsync.so");
+    let output = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o"])
+        .arg(&lib)
+        .arg(&source)
+        .arg("-ldl")
+        .output()
+        .expect("run cc (a C compiler is needed for this test)");
+    assert!(output.status.success(), "cc failed: {output:?}");
+    lib
+}
+
+/// A directory sync that fails after an atomic rename (EIO from the disk) is an error naming the
+/// directory, not ignored: the new file is in place but not yet safe from a power cut. The
+/// committed state stays readable and `--resume`, on a disk that syncs again, finishes the run.
+/// Before, the failure was ignored and the run reported success.
+#[test]
+fn a_failing_directory_sync_is_an_error_naming_the_directory() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let shim = fsync_shim(tmp.path());
+    let run = tmp.path().join("run");
+    let train = |preload: bool, resume: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_edgevae"));
+        c.args([
+            "train",
+            "--data",
+            "sprites:n=200",
+            "--hidden",
+            "64",
+            "--latent",
+            "8",
+        ])
+        .args([
+            "--stage2-width",
+            "32",
+            "--epochs",
+            "3",
+            "--stage2-epochs",
+            "1",
+            "-q",
+        ])
+        .arg("--out")
+        .arg(&run);
+        if resume {
+            c.arg("--resume");
+        }
+        if preload {
+            // Three directory syncs succeed (the run's first commits), then they fail.
+            c.env("LD_PRELOAD", &shim)
+                .env("EDGEVAE_FAIL_FSYNC_AFTER", "3");
+        }
+        c.output().expect("run edgevae")
+    };
+    let failed = train(true, false);
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(2), "{failed:?}");
+    assert!(err.contains("Input/output error"), "{err}");
+    assert!(
+        err.contains(&run.display().to_string()),
+        "the message names the directory: {err}"
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&read(&run.join("state.json"))).expect("state.json is whole");
+    assert!(state.is_object(), "{state}");
+
+    let resumed = train(false, true);
+    assert!(resumed.status.success(), "{resumed:?}");
+    let state: serde_json::Value =
+        serde_json::from_str(&read(&run.join("state.json"))).expect("state.json");
+    assert_eq!(state["stage1"]["epochs_done"], 3, "{state}");
+    assert_eq!(state["stage2"]["epochs_done"], 1, "{state}");
+}

@@ -16,7 +16,7 @@ use ort::value::{TensorElementType, ValueType};
 use sha2::{Digest, Sha256};
 
 use super::providers::{choose, dispatch, Provider};
-use super::{environment, ProviderChoice, RuntimeError, RuntimeOptions};
+use super::{environment, library_load_time, ProviderChoice, RuntimeError, RuntimeOptions};
 use crate::core::{GraphEntry, GraphRole};
 
 /// (name, width) of a graph input or output; the batch dimension comes first and is symbolic.
@@ -57,10 +57,11 @@ pub struct GraphShape {
 /// The whole of `path`, which must hold exactly `expected` bytes (the manifest's size): checked
 /// before anything is read, and again after, so a file that changes size meanwhile is an error.
 ///
-/// Reading, then hashing, then parsing costs the cold start about 13 ms more than hashing a
+/// Reading, then hashing, then parsing cost the cold start about 13 ms more than hashing a
 /// memory map on a second thread while ONNX Runtime parsed it (MNIST-sized model, 11.7 MB
-/// sampler: medians 72.9 against 59.8 ms on an Intel Xeon, `lscpu` model 167). Hashing each chunk on
-/// a second thread while the next was read gave the same 72.9 ms, so the simple order stays.
+/// sampler: medians 72.9 against 59.8 ms on an Intel Xeon, `lscpu` model 167). Hashing each chunk
+/// on a second thread while the next was read gave the same 72.9 ms; what helps is doing the
+/// read and hash while the library loads ([`load`]).
 fn read_graph(path: &Path, expected: u64) -> Result<Vec<u8>, RuntimeError> {
     let io = |source| RuntimeError::Io {
         path: path.to_path_buf(),
@@ -244,16 +245,40 @@ pub fn load(
     options: &RuntimeOptions,
 ) -> Result<(Session, ProviderChoice), RuntimeError> {
     let path = dir.join(entry.file.as_str());
-    let env = environment(options.library.as_deref())?;
-    let graph = read_graph(&path, entry.bytes)?;
-    let found = hex(&Sha256::digest(&graph));
-    if found != entry.sha256.as_str() {
-        return Err(RuntimeError::Checksum {
-            path,
-            expected: entry.sha256.to_string(),
-            found,
-        });
-    }
+    let verified = || -> Result<Vec<u8>, RuntimeError> {
+        let graph = read_graph(&path, entry.bytes)?;
+        let found = hex(&Sha256::digest(&graph));
+        if found != entry.sha256.as_str() {
+            return Err(RuntimeError::Checksum {
+                path: path.clone(),
+                expected: entry.sha256.to_string(),
+                found,
+            });
+        }
+        Ok(graph)
+    };
+    // The first load of a process also loads ONNX Runtime (12-16 ms): the graph is read and
+    // verified on a second thread meanwhile, which takes that much off a cold start. Later
+    // loads read it in turn. A missing library is still the error reported first.
+    let (env, graph) = if library_load_time().is_some() {
+        (environment(options.library.as_deref()), verified())
+    } else {
+        std::thread::scope(|scope| {
+            let reader = std::thread::Builder::new()
+                .name("edgevae-graph-read".into())
+                .spawn_scoped(scope, verified);
+            let env = environment(options.library.as_deref());
+            let graph = match reader {
+                Ok(reader) => reader
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to be had: read it here.
+                Err(_) => verified(),
+            };
+            (env, graph)
+        })
+    };
+    let (env, graph) = (env?, graph?);
     let (providers, skipped) = choose(options)?;
     let session = build_with_fallback(env, &graph, options, providers, skipped);
     let (session, choice) = session.map_err(|e| match e {
