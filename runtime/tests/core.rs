@@ -153,6 +153,7 @@ fn manifest_with_outlier_thresholds_parses() {
             element_threshold: 9.0,
             contamination: 0.05,
             element_noise: heapless::Vec::from_slice(&[0.25; 784]).unwrap(),
+            value_range: None,
         })
     );
     // The rest is unchanged.
@@ -952,4 +953,30 @@ fn parse_into_fills_in_place_and_resets_optional_fields() {
     Manifest::parse_into(plain.as_bytes(), &mut m).expect("plain");
     assert_eq!(m, parse(&plain).expect("parse"));
     assert!(!m.robust && m.outlier.is_none() && m.image_shape.is_none());
+}
+
+/// The optional `value_range` of real-valued calibrations: parsed, validated, and absent when
+/// not written (the quickstart manifest has none).
+#[test]
+fn outlier_value_range_is_optional_and_validated() {
+    let with = |range: &str| {
+        variant(
+            r#""outlier":null"#,
+            &format!(
+                r#""outlier":{{"score_threshold":1,"element_threshold":2,"contamination":0.1,"element_noise":[{}]{range}}}"#,
+                vec!["0.5"; 784].join(",")
+            ),
+        )
+    };
+    let m = parse(&with(r#","value_range":[-3.5,40]"#)).expect("with a range");
+    assert_eq!(m.outlier.and_then(|o| o.value_range), Some([-3.5, 40.0]));
+    let m = parse(&with("")).expect("without one");
+    assert_eq!(m.outlier.and_then(|o| o.value_range), None);
+    for bad in [r#","value_range":[2,1]"#, r#","value_range":[1,1]"#] {
+        assert_value_error(&with(bad));
+    }
+    let err = parse(&with(r#","value_range":[1]"#))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`outlier.value_range`"), "{err}");
 }

@@ -200,6 +200,7 @@ const DUP_BAD: &str = "two graphs share";
 const THRESH_BAD: &str = "outlier thresholds must be finite";
 const NOISE_LEN: &str = "element_noise must hold input_dim";
 const NOISE_BAD: &str = "element_noise values must be positive";
+const RANGE_BAD: &str = "value_range must be two finite numbers";
 
 fn manifests(c: &mut Corpus) {
     let base = base_manifest();
@@ -511,6 +512,16 @@ fn manifests(c: &mut Corpus) {
                 ("-1e999", V(THRESH_BAD)),
                 ("1e999", V(THRESH_BAD)),
                 ("\"9\"", Syntax),
+            ],
+        ),
+        (
+            &[F("outlier"), F("value_range")],
+            &[
+                ("[2,1]", V(RANGE_BAD)),
+                ("[1,1]", V(RANGE_BAD)),
+                ("[1]", Syntax),
+                ("[1,2,3]", Syntax),
+                ("\"0..1\"", Syntax),
             ],
         ),
         (

@@ -83,6 +83,7 @@ impl ModelDir {
                 .ok_or_else(|| RuntimeError::NotCalibrated {
                     dir: self.dir.clone(),
                 })?;
+        let thresholds_range = thresholds.value_range;
         let (session, choice) = self.session(GraphRole::Filter)?;
         Ok(OutlierFilter::new(
             session,
@@ -90,7 +91,7 @@ impl ModelDir {
             self.input_dim(),
             thresholds,
             self.manifest.robust,
-            InputGate::for_scaling(self.manifest.scaling),
+            InputGate::for_model(self.manifest.scaling, thresholds_range),
         ))
     }
 }

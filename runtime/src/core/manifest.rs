@@ -93,6 +93,12 @@ pub struct OutlierThresholds {
     /// Per-element inlier noise variance, `input_dim` values: the inlier variance of models
     /// without a variance head.
     pub element_noise: Vec<f32, MAX_CALIBRATED_DIM>,
+    /// [min, max] of the calibration rows, for real-valued data (`Scaling::Real`): the filter
+    /// scores values up to one such span outside it, and treats values farther out as outliers
+    /// by definition (see [`super::outlier::InputGate`]). Absent for pixel data, whose range is
+    /// [0, 1] by construction, and in manifests written before it existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_range: Option<[f32; 2]>,
 }
 
 impl OutlierThresholds {
@@ -102,6 +108,7 @@ impl OutlierThresholds {
         element_threshold: 0.0,
         contamination: 0.0,
         element_noise: Vec::new(),
+        value_range: None,
     };
 }
 
@@ -197,6 +204,13 @@ impl Manifest {
                 return Err(CoreError::ManifestValue(
                     "outlier element_noise values must be positive numbers",
                 ));
+            }
+            if let Some([lo, hi]) = o.value_range {
+                if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                    return Err(CoreError::ManifestValue(
+                        "outlier value_range must be two finite numbers, the first below the second",
+                    ));
+                }
             }
         }
         for (i, g) in self.graphs.iter().enumerate() {

@@ -543,16 +543,20 @@ struct OutlierSeed<'a> {
 
 seed!(OutlierSeed, deserialize_option);
 
-const OUTLIER_FIELDS: [&str; 4] = [
+const OUTLIER_FIELDS: [&str; 5] = [
     "score_threshold",
     "element_threshold",
     "contamination",
     "element_noise",
+    "value_range",
 ];
 const SCORE_BIT: u32 = 1;
 const ELEMENT_BIT: u32 = 1 << 1;
 const CONTAMINATION_BIT: u32 = 1 << 2;
-const OUTLIER_REQUIRED: u32 = 0b1111;
+const NOISE_BIT: u32 = 1 << 3;
+const RANGE_BIT: u32 = 1 << 4;
+/// All but value_range.
+const OUTLIER_REQUIRED: u32 = SCORE_BIT | ELEMENT_BIT | CONTAMINATION_BIT | NOISE_BIT;
 
 impl<'de> Visitor<'de> for OutlierSeed<'_> {
     type Value = ();
@@ -585,6 +589,7 @@ impl<'de> Visitor<'de> for OutlierSeed<'_> {
             return Err(ctx.fail(at, FieldProblem::NotJson));
         };
         out.element_noise.clear();
+        out.value_range = None;
         let mut seen = Seen(0);
         loop {
             // As in the manifest's own object: errors here belong to the value just read.
@@ -602,6 +607,7 @@ impl<'de> Visitor<'de> for OutlierSeed<'_> {
                 SCORE_BIT => out.score_threshold = value(&mut map, ctx, path, NUMBER)?,
                 ELEMENT_BIT => out.element_threshold = value(&mut map, ctx, path, NUMBER)?,
                 CONTAMINATION_BIT => out.contamination = value(&mut map, ctx, path, NUMBER)?,
+                RANGE_BIT => out.value_range = value(&mut map, ctx, path, "null or [min, max]")?,
                 _ => {
                     ctx.at(path, "an array of numbers");
                     map.next_value_seed(NoiseSeed {

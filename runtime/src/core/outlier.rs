@@ -28,8 +28,9 @@ pub const SCORE_CEILING: f32 = f32::MAX;
 /// [0, 1]; a value more than one full range beyond either end cannot be a pixel, so it is an
 /// outlier by definition, and the network is shown the nearest value of [0, 1] in its place
 /// (a value such as 3e38 would otherwise overflow the network into a NaN reconstruction of the
-/// whole row). Real-valued data (`Scaling::Real`) carry no range in the manifest yet: every
-/// finite value is scored, and a non-finite reconstruction is an error naming the element.
+/// whole row). Real-valued data (`Scaling::Real`) get the same rule from the calibration rows'
+/// range in the manifest ([`InputGate::for_model`]); without one (manifests written before it),
+/// every finite value is scored, and a non-finite reconstruction is an error naming the element.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InputGate {
     /// The range the data themselves occupy.
@@ -50,10 +51,22 @@ impl InputGate {
         accepted: (-1.0, 2.0),
     };
 
-    pub fn for_scaling(scaling: Scaling) -> Self {
-        match scaling {
-            Scaling::Unit => Self::UNIT,
-            Scaling::Real => Self::OPEN,
+    /// The gate of a model: pixel data are [`InputGate::UNIT`]; real-valued data with the
+    /// calibration rows' `value_range` [lo, hi] score values in [lo - w, hi + w], w = hi - lo
+    /// (the same one span on each side as UNIT), and are shown the nearest value of [lo, hi]
+    /// beyond it; real-valued data without a range (older manifests) are [`InputGate::OPEN`].
+    pub fn for_model(scaling: Scaling, value_range: Option<[f32; 2]>) -> Self {
+        match (scaling, value_range) {
+            (Scaling::Unit, _) => Self::UNIT,
+            (Scaling::Real, Some([lo, hi])) if lo < hi => {
+                let span = hi - lo;
+                Self {
+                    data: (lo, hi),
+                    // Saturates at ±f32::MAX rather than reaching ±inf for huge ranges.
+                    accepted: ((lo - span).max(f32::MIN), (hi + span).min(f32::MAX)),
+                }
+            }
+            (Scaling::Real, _) => Self::OPEN,
         }
     }
 

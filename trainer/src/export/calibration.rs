@@ -9,7 +9,7 @@ use crate::train::LoadedRun;
 use edgevae_runtime::core::outlier::{
     element_threshold, filter_row, quantile, row_log_var, score_threshold, InputGate, RowOutput,
 };
-use edgevae_runtime::core::{OutlierThresholds, MAX_CALIBRATED_DIM};
+use edgevae_runtime::core::{OutlierThresholds, Scaling as ManifestScaling, MAX_CALIBRATED_DIM};
 
 /// The median of a chi-square variable with one degree of freedom: the median squared residual
 /// of Gaussian noise of variance s^2 is 0.4549 s^2.
@@ -38,13 +38,19 @@ impl Default for CalibrationOptions {
 }
 
 /// The width of the calibration values' range: the support of the uniform outlier density.
-fn value_range(data: &Dataset) -> f64 {
+/// [min, max] of the calibration rows.
+fn min_max(data: &Dataset) -> [f32; 2] {
     let (lo, hi) = data
         .values
         .iter()
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
+    [lo, hi]
+}
+
+fn value_range(data: &Dataset) -> f64 {
+    let [lo, hi] = min_max(data);
     f64::from(hi) - f64::from(lo)
 }
 
@@ -139,11 +145,18 @@ pub fn calibrate(
         .ok_or_else(|| Error::Config("calibration scores are not numbers".into()))?;
     let element_noise = heapless::Vec::from_slice(&noise)
         .map_err(|_| Error::Config("calibration does not fit the manifest".into()))?;
+    // Real-valued data: the range the filter scores values in (edgevae_runtime's InputGate).
+    // Pixel data have theirs by construction.
+    let value_range = match super::manifest_scaling(run) {
+        ManifestScaling::Real => Some(min_max(data)).filter(|[lo, hi]| lo < hi),
+        ManifestScaling::Unit => None,
+    };
     Ok(OutlierThresholds {
         score_threshold: f64::from(threshold),
         element_threshold,
         contamination: opts.contamination,
         element_noise,
+        value_range,
     })
 }
 

@@ -33,6 +33,16 @@ fn heapless_str<const N: usize>(s: &str, what: &str) -> Result<heapless::String<
         .map_err(|_| Error::Config(format!("{what} {s:?} is longer than {N} bytes")))
 }
 
+/// How the run's data are scaled, as the manifest says it: a sigmoid output means pixel data
+/// in [0, 1].
+pub fn manifest_scaling(run: &LoadedRun) -> ManifestScaling {
+    if run.config.stage1.output == Activation::Sigmoid {
+        ManifestScaling::Unit
+    } else {
+        ManifestScaling::Real
+    }
+}
+
 /// Writes the graphs in `precisions` and the manifest (with `outlier`, the calibrated
 /// thresholds, when given) into `out_dir`; returns the manifest.
 pub fn export_run(
@@ -88,11 +98,7 @@ pub fn export_run(
         input_dim: c.stage1.input_dim as u32,
         latent: c.stage1.latent as u32,
         image_shape: c.image_shape.map(|(r, w)| [r as u32, w as u32]),
-        scaling: if c.stage1.output == Activation::Sigmoid {
-            ManifestScaling::Unit
-        } else {
-            ManifestScaling::Real
-        },
+        scaling: manifest_scaling(run),
         gamma_stage1: run.stage1.gamma()?,
         gamma_stage2: run.stage2.gamma()?,
         robust: c.stage1.robust.is_some(),
