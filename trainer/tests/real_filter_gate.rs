@@ -9,30 +9,16 @@
 
 mod common;
 
-use candle_core::Device;
-use edgevae_runtime::core::Precision;
 use edgevae_runtime::{FilterOutput, ModelDir, RuntimeError, RuntimeOptions};
-use edgevae_trainer::export::calibration::validation_rows;
-use edgevae_trainer::export::{calibrate, export_run, CalibrationOptions};
-use edgevae_trainer::train::{train, Flow, LoadedRun};
 
 #[test]
 fn huge_values_in_real_valued_data_are_masked_and_flag_the_row() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let run_dir = tmp.path().join("run");
-    let config = common::manifold_config(5, "manifold:n=600,k=2,d=20", true, 2);
-    train(&common::request(&run_dir, config, false), &mut |_| {
-        Flow::Continue
-    })
-    .expect("train");
-    let run = LoadedRun::open(&run_dir, &Device::Cpu, false).expect("open run");
-    let rows = validation_rows(&run).expect("validation rows");
-    let thresholds = calibrate(&run, &rows, &CalibrationOptions::default()).expect("calibrate");
+    let (rows, thresholds, model_dir) =
+        common::calibrated_manifold_model(tmp.path(), 5, "manifold:n=600,k=2,d=20", 2);
     let [lo, hi] = thresholds
         .value_range
         .expect("real-valued data get a value range");
-    let model_dir = tmp.path().join("model");
-    export_run(&run, &model_dir, &[Precision::Fp32], Some(thresholds)).expect("export");
 
     let n = 4;
     let d = rows.dim;

@@ -8,31 +8,15 @@ mod common;
 #[path = "../../runtime/tests/support/counting_alloc.rs"]
 mod counting_alloc;
 
-use candle_core::Device;
 use counting_alloc::counted;
-use edgevae_runtime::core::Precision;
 use edgevae_runtime::{FilterOutput, ModelDir, RuntimeOptions};
-use edgevae_trainer::export::calibration::validation_rows;
-use edgevae_trainer::export::{calibrate, export_run, CalibrationOptions};
-use edgevae_trainer::train::{train, Flow, LoadedRun};
 
 #[test]
 fn robust_filter_into_allocates_nothing_after_warm_up() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let run_dir = tmp.path().join("run");
     // 1,000 rows: 100 validation rows, enough for a batch of 64.
-    let config = common::manifold_config(23, "manifold:n=1000,k=2,d=20", true, 2);
-    train(&common::request(&run_dir, config, false), &mut |_| {
-        Flow::Continue
-    })
-    .expect("train");
-    let run = LoadedRun::open(&run_dir, &Device::Cpu, false).expect("open run");
-    let rows = validation_rows(&run).expect("validation rows");
-    let thresholds = calibrate(&run, &rows, &CalibrationOptions::default()).expect("calibrate");
-    let model_dir = tmp.path().join("model");
-    let manifest =
-        export_run(&run, &model_dir, &[Precision::Fp32], Some(thresholds)).expect("export");
-    assert!(manifest.robust, "the filter graph must have x_log_var");
+    let (rows, _, model_dir) =
+        common::calibrated_manifold_model(tmp.path(), 23, "manifold:n=1000,k=2,d=20", 2);
 
     let model = ModelDir::open(&model_dir, RuntimeOptions::default()).expect("model");
     let mut filter = model.filter().expect("filter");

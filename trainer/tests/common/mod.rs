@@ -65,3 +65,45 @@ pub fn manifold_config(seed: u64, data: &str, robust: bool, epochs: usize) -> Tr
     config.stage2.depth = 1;
     config
 }
+
+/// A robust model of `manifold_config(seed, data, true, epochs)` trained in `dir/run`,
+/// calibrated on its validation rows and exported in fp32 to `dir/model`: (validation rows,
+/// the thresholds written, the model directory).
+#[allow(dead_code)] // not every test binary uses it
+pub fn calibrated_manifold_model(
+    dir: &Path,
+    seed: u64,
+    data: &str,
+    epochs: usize,
+) -> (
+    edgevae_trainer::data::Dataset,
+    edgevae_runtime::core::OutlierThresholds,
+    std::path::PathBuf,
+) {
+    use edgevae_trainer::export::{calibrate, calibration::validation_rows, export_run};
+    let run_dir = dir.join("run");
+    let config = manifold_config(seed, data, true, epochs);
+    edgevae_trainer::train::train(&request(&run_dir, config, false), &mut |_| {
+        edgevae_trainer::train::Flow::Continue
+    })
+    .expect("train");
+    let run =
+        edgevae_trainer::train::LoadedRun::open(&run_dir, &Device::Cpu, false).expect("open run");
+    let rows = validation_rows(&run).expect("validation rows");
+    let thresholds = calibrate(
+        &run,
+        &rows,
+        &edgevae_trainer::export::CalibrationOptions::default(),
+    )
+    .expect("calibrate");
+    let model_dir = dir.join("model");
+    let manifest = export_run(
+        &run,
+        &model_dir,
+        &[edgevae_runtime::core::Precision::Fp32],
+        Some(thresholds.clone()),
+    )
+    .expect("export");
+    assert!(manifest.robust, "the filter graph must have x_log_var");
+    (rows, thresholds, model_dir)
+}
