@@ -1,5 +1,5 @@
 """Writes the first N MNIST test images, scaled to [0, 1], with a fraction of pixels replaced by
-uniform [0, 1] noise, as an npy file [N, 784] f32 for `edgevae filter --input` (the README's
+uniform [0, 1] noise, as an npy file [N, 784] f32 for `edgevae filter --input` (docs/results.md,
 filter grid). Its `corrupted_test_images` is the loader the other MNIST benches import.
 usage: python mnist_corrupt_npy.py <out.npy> [N] [fraction] [mnist dir]   (numpy)"""
 import gzip

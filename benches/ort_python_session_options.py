@@ -1,5 +1,5 @@
 """ONNX Runtime session options, measured from Python on the sampler graph of a model directory
-(the README's "Runtime sampler" notes): what each option does to batch-1 latency, to
+(docs/results.md, "Runtime sampler"): what each option does to batch-1 latency, to
 throughput, and to the time to build a session.
 usage: python ort_python_session_options.py <model dir> latency|throughput|pinning|build
   latency     1 thread, batch 1: default against each option, interleaved, median of 5 rounds

@@ -9,7 +9,7 @@
 //! the work runs on a rayon worker (the caller then takes part in each product) and the barrier
 //! pool spins 2,000 rounds: 12.6 -> 11.9 ms at batch 256 and 6.9 -> 6.0 ms at batch 64, two
 //! threads, against 15.0 / 6.5 ms with 25,000 and 12.6 / 6.6 ms with element-wise ops kept on
-//! one thread (README, "Training step against PyTorch").
+//! one thread (docs/results.md, "Training step against PyTorch").
 
 /// Spin rounds of candle's barrier-pool workers after an element-wise op (candle: 25,000).
 const BARRIER_POOL_SPIN_LIMIT: &str = "2000";

@@ -556,7 +556,7 @@ fn filter_finds_planted_outliers_and_cleans_towards_the_clean_rows() {
 /// rows, so its encoder is not robust: two planted errors of 4-6 (noise sd about 0.04) move the
 /// whole row's reconstruction by many noise standard deviations and most of the row is masked
 /// (measured 81 %). Models meant to filter are trained on contaminated data, whose encoder
-/// learns to ignore outliers (see the MNIST table in the README).
+/// learns to ignore outliers (see the MNIST table in docs/results.md).
 #[test]
 fn filter_masks_few_untouched_elements_of_clean_rows() {
     let case = planted_case();

@@ -87,7 +87,7 @@ pub struct RuntimeOptions {
     pub library: Option<PathBuf>,
     /// Let ONNX Runtime repack the weights for its GEMM kernels when the session is built (its
     /// default). Off: a 5-6 ms shorter cold start for the MNIST-sized sampler and the same
-    /// 1-thread batch-1 latency, but 8-24 % less throughput at batch 64-256 (README, "Runtime
+    /// 1-thread batch-1 latency, but 8-24 % less throughput at batch 64-256 (docs/results.md, "Runtime
     /// sampler").
     pub prepack_weights: bool,
 }
@@ -111,7 +111,7 @@ impl RuntimeOptions {
     /// cgroup quotas). The count is always given to ONNX Runtime, never left at 0: with 0 ONNX
     /// Runtime picks the same count on this 2-core machine but pins its workers to cores, which
     /// made opening the MNIST-sized sampler slower (cold start median 48.6 vs 42.6 ms, old and
-    /// new builds interleaved) with no change in steady-state speed (README, "Runtime sampler").
+    /// new builds interleaved) with no change in steady-state speed (docs/results.md, "Runtime sampler").
     pub fn intra_threads(&self) -> usize {
         self.threads.filter(|&t| t > 0).unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)

@@ -9,7 +9,7 @@
 //! the likelier explanation. The `ln v_j` term is why this beats the standardised residual
 //! alone: a large residual where the model expects little spread is strong evidence, the same
 //! residual where it expects much spread is weak (on corrupted MNIST the element AUROC went from
-//! 0.933 to 0.968; README, "Robust decoder on corrupted MNIST"). The cleaned signal takes the
+//! 0.933 to 0.968; docs/results.md, "Robust decoder on corrupted MNIST"). The cleaned signal takes the
 //! reconstruction at outliers and the input elsewhere; the per-sample score is the mean of `s_j`.
 
 use super::{CoreError, Scaling};

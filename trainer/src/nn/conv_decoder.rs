@@ -2,7 +2,7 @@
 //! map, then sub-pixel convolutions that double its sides, ending in one channel at the image's
 //! size. Weight sharing across positions gives sharper strokes than a dense output layer: on
 //! MNIST with 20 % of pixels replaced, the robust model's element outlier AUROC goes from 0.968
-//! (MLP decoder) to 0.975, and from 0.971 to 0.981 with `--latent-decay 0` (README, "Robust
+//! (MLP decoder) to 0.975, and from 0.971 to 0.981 with `--latent-decay 0` (docs/results.md, "Robust
 //! decoder on corrupted MNIST").
 
 use candle_core::{Module, Tensor};
