@@ -118,6 +118,15 @@ fn exported_sampler_matches_candle_in_every_precision() {
     let diff = max_abs_diff(&out, &reference);
     assert!(diff <= 1e-5, "without prepacking: max abs diff {diff}");
 
+    // One noise source: the run samples (`edgevae sample --run`) what the exported model samples
+    // (`edgevae sample --model`) for the same seed. They used to draw from two different RNGs.
+    let from_run = run.sample_two_stage(n, seed).expect("sample the run");
+    let diff = max_abs_diff(&from_run, &reference);
+    assert!(
+        diff <= 1e-5,
+        "sample --run against sample --model: max abs diff {diff}"
+    );
+
     let size = |p: Precision, role| manifest.graph(role, p).expect("graph").bytes as f64;
     for role in [
         edgevae_runtime::core::GraphRole::Sampler,

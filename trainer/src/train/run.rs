@@ -192,30 +192,36 @@ impl LoadedRun {
         })
     }
 
-    fn normal(&self, rng: &mut SeededRng, n: usize) -> Result<Tensor> {
+    /// `count` consecutive [n, latent] tensors of normals from the runtime core's
+    /// `GaussianRng::new(seed)`, the stream `Sampler::sample_into` fills u and then eps from: so
+    /// `edgevae sample --run R --seed S` and `edgevae sample --model M --seed S` give the same
+    /// samples of one model (within the exported graph's precision).
+    fn core_normals(&self, n: usize, seed: u64, count: usize) -> Result<Vec<Tensor>> {
         let k = self.config.stage1.latent;
-        Ok(Tensor::from_vec(
-            rng.normal_vec(n * k),
-            (n, k),
-            &self.device,
-        )?)
+        let mut rng = edgevae_runtime::core::GaussianRng::new(seed);
+        (0..count)
+            .map(|_| {
+                let mut values = vec![0f32; n * k];
+                rng.fill_normal(&mut values);
+                Ok(Tensor::from_vec(values, (n, k), &self.device)?)
+            })
+            .collect()
     }
 
     /// Two-stage sampling: u ~ N(0, I) -> z = f2(u) + sqrt(gamma_z) eps -> x = mu_x(z).
     pub fn sample_two_stage(&self, n: usize, seed: u64) -> Result<Vec<f32>> {
-        let mut rng = SeededRng::derive(seed, "sample-two-stage", n as u64);
-        let u = self.normal(&mut rng, n)?;
-        let eps = self.normal(&mut rng, n)?;
+        let noise = self.core_normals(n, seed, 2)?;
+        let (u, eps) = (&noise[0], &noise[1]);
         let sd_z = (self.stage2.gamma()?).sqrt();
-        let z = (self.stage2.decode(&u)? + (eps * sd_z)?)?;
+        let z = (self.stage2.decode(u)? + (eps * sd_z)?)?;
         Ok(self.stage1.decode(&z)?.flatten_all()?.to_vec1()?)
     }
 
-    /// Stage-1-only sampling, z ~ N(0, I), for comparison.
+    /// Stage-1-only sampling, z ~ N(0, I), for comparison (z is the stream's first n x latent
+    /// normals, the u of two-stage sampling).
     pub fn sample_stage1(&self, n: usize, seed: u64) -> Result<Vec<f32>> {
-        let mut rng = SeededRng::derive(seed, "sample-stage1", n as u64);
-        let z = self.normal(&mut rng, n)?;
-        Ok(self.stage1.decode(&z)?.flatten_all()?.to_vec1()?)
+        let z = self.core_normals(n, seed, 1)?;
+        Ok(self.stage1.decode(&z[0])?.flatten_all()?.to_vec1()?)
     }
 
     /// Runs `f` on `rows` (row-major, `input_dim` each) as [n, input_dim] tensors of at most
