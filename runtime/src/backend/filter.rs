@@ -24,8 +24,8 @@ use crate::core::{buffers::check_len, CoreError, OutlierThresholds};
 
 /// The graph outputs the filter reads; the others (`z_mean`, `z_log_var`) are not selected, so
 /// ONNX Runtime neither computes nor allocates them where the graph allows.
-const X_MEAN: &str = "x_mean";
-const X_LOG_VAR: &str = "x_log_var";
+const X_MEAN: &str = crate::core::graph_ports::X_MEAN.name;
+const X_LOG_VAR: &str = crate::core::graph_ports::X_LOG_VAR.name;
 
 struct Buffers {
     batch: usize,

@@ -8,10 +8,10 @@ use ort::value::Tensor;
 
 use super::session::f32_output;
 use super::{ProviderChoice, RuntimeError};
-use crate::core::{buffers::check_len, GaussianRng};
+use crate::core::{buffers::check_len, graph_ports, GaussianRng};
 
 /// The sampler graph's output.
-const X: &str = "x";
+const X: &str = graph_ports::X.name;
 
 struct Buffers {
     batch: usize,
@@ -139,7 +139,7 @@ impl Sampler {
         check_len(u, n, self.latent)?;
         check_len(eps, n, self.latent)?;
         check_len(out, n, self.dim)?;
-        for (what, noise) in [("u", u), ("eps", eps)] {
+        for (what, noise) in [(graph_ports::U.name, u), (graph_ports::EPS.name, eps)] {
             if let Some(index) = noise.iter().position(|v| !v.is_finite()) {
                 return Err(RuntimeError::NonFiniteNoise {
                     what,

@@ -17,32 +17,23 @@ use sha2::{Digest, Sha256};
 
 use super::providers::{choose, dispatch, Provider};
 use super::{environment, library_load_time, ProviderChoice, RuntimeError, RuntimeOptions};
-use crate::core::{GraphEntry, GraphRole};
+use crate::core::{graph_ports, GraphEntry, GraphRole};
 
 /// (name, width) of a graph input or output; the batch dimension comes first and is symbolic.
 type Port = (&'static str, usize);
 
-/// The inputs and outputs a graph of `role` must have.
+/// The inputs and outputs a graph of `role` must have (`core::graph_ports`), with widths.
 pub fn signature(role: GraphRole, shape: &GraphShape) -> (Vec<Port>, Vec<Port>) {
-    let GraphShape {
-        input_dim,
-        latent,
-        robust,
-    } = *shape;
-    match role {
-        GraphRole::Sampler => (vec![("u", latent), ("eps", latent)], vec![("x", input_dim)]),
-        GraphRole::Filter => {
-            let mut outputs = vec![
-                ("z_mean", latent),
-                ("z_log_var", latent),
-                ("x_mean", input_dim),
-            ];
-            if robust {
-                outputs.push(("x_log_var", input_dim));
-            }
-            (vec![("x", input_dim)], outputs)
-        }
-    }
+    let widths = |ports: &[graph_ports::Port]| -> Vec<Port> {
+        ports
+            .iter()
+            .map(|p| (p.name, p.values(shape.input_dim, shape.latent)))
+            .collect()
+    };
+    (
+        widths(graph_ports::inputs(role)),
+        widths(graph_ports::outputs(role, shape.robust)),
+    )
 }
 
 /// What the manifest says a graph's ports must look like.

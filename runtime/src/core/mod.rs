@@ -2,6 +2,7 @@
 
 pub mod buffers;
 pub mod error;
+pub mod graph_ports;
 pub mod manifest;
 pub mod manifest_parse;
 pub mod outlier;

@@ -13,6 +13,7 @@ mod quickstart;
 mod runtime_args;
 mod sample;
 mod train;
+mod triton;
 
 use clap::{Parser, Subcommand};
 
@@ -46,6 +47,8 @@ enum Command {
     Filter(filter::FilterArgs),
     /// The whole pipeline on built-in data: train, export, sample through ONNX Runtime.
     Quickstart(quickstart::QuickstartArgs),
+    /// Write a Triton Inference Server model repository from a model directory.
+    Triton(triton::TritonArgs),
     /// Benchmarks (the training step against the PyTorch peer: see benches/train_step.sh).
     Bench(bench::BenchArgs),
 }
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Export(a) => export::run(a),
             Command::Filter(a) => filter::run(a),
             Command::Quickstart(a) => quickstart::run(a),
+            Command::Triton(a) => triton::run(a),
         }
     })
 }

@@ -14,14 +14,14 @@ use super::graph_builder::GraphBuilder;
 use super::onnx_proto::GraphProto;
 use crate::error::Result;
 use crate::train::LoadedRun;
-use edgevae_runtime::core::Precision;
+use edgevae_runtime::core::{graph_ports as ports, Precision};
 
 pub fn sampler(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     let k = run.config.stage1.latent;
     let d = run.config.stage1.input_dim;
     let mut g = GraphBuilder::new("edgevae_sampler", precision);
-    let u = g.input("u", k);
-    let eps = g.input("eps", k);
+    let u = g.input(ports::U.name, k);
+    let eps = g.input(ports::EPS.name, k);
     let s2 = &run.stage2;
     let h = g.mlp(&u, &s2.decoder.hidden, "stage2.decoder.hidden")?;
     let cat = g.node(
@@ -35,7 +35,7 @@ pub fn sampler(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     let noise = g.node("Mul", &[&eps, &sd], vec![], "noise");
     let z = g.node("Add", &[&mean_z, &noise], vec![], "z");
     let x = g.decoder(&z, &run.stage1.decoder, "stage1.decoder")?;
-    g.output(&x, "x", d);
+    g.output(&x, ports::X.name, d);
     Ok(g.finish())
 }
 
@@ -43,15 +43,15 @@ pub fn filter(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     let k = run.config.stage1.latent;
     let d = run.config.stage1.input_dim;
     let mut g = GraphBuilder::new("edgevae_filter", precision);
-    let x = g.input("x", d);
+    let x = g.input(ports::X.name, d);
     let s1 = &run.stage1;
     let h = g.mlp(&x, &s1.encoder, "stage1.encoder")?;
     let mean = g.dense_columns(&h, &s1.head, 0, k, "stage1.encoder_head.mean")?;
     let log_var = g.dense_columns(&h, &s1.head, k, k, "stage1.encoder_head.log_var")?;
     let (hidden, x_mean) = g.decoder_split(&mean, &s1.decoder, "stage1.decoder")?;
-    g.output(&mean, "z_mean", k);
-    g.output(&log_var, "z_log_var", k);
-    g.output(&x_mean, "x_mean", d);
+    g.output(&mean, ports::Z_MEAN.name, k);
+    g.output(&log_var, ports::Z_LOG_VAR.name, k);
+    g.output(&x_mean, ports::X_MEAN.name, d);
     if let (Some(head), Some(robust)) = (&s1.variance_head, &s1.config.robust) {
         let raw = g.variance_head(&hidden, head, "stage1.decoder_variance")?;
         let range = robust.log_variance_range as f32;
@@ -66,7 +66,7 @@ pub fn filter(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
         let floor = g.scalar("stage1.variance_floor", robust.variance_floor as f32)?;
         let v = g.node("Add", &[&v, &floor], vec![], "variance");
         let log_v = g.node("Log", &[&v], vec![], "log_variance");
-        g.output(&log_v, "x_log_var", d);
+        g.output(&log_v, ports::X_LOG_VAR.name, d);
     }
     Ok(g.finish())
 }

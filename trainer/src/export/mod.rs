@@ -6,6 +6,7 @@ mod graph_builder;
 pub mod graphs;
 mod model_file;
 pub mod onnx_proto;
+pub mod triton;
 
 use std::path::Path;
 
