@@ -201,6 +201,7 @@ const THRESH_BAD: &str = "outlier thresholds must be finite";
 const NOISE_LEN: &str = "element_noise must hold input_dim";
 const NOISE_BAD: &str = "element_noise values must be positive";
 const RANGE_BAD: &str = "value_range must be two finite numbers";
+const STD_BAD: &str = "standardization must have a finite center and a positive scale";
 
 fn manifests(c: &mut Corpus) {
     let base = base_manifest();
@@ -512,6 +513,16 @@ fn manifests(c: &mut Corpus) {
                 ("-1e999", V(THRESH_BAD)),
                 ("1e999", V(THRESH_BAD)),
                 ("\"9\"", Syntax),
+            ],
+        ),
+        (
+            &[F("standardization")],
+            &[
+                ("{\"center\":50,\"scale\":0}", V(STD_BAD)),
+                ("{\"center\":50,\"scale\":-2}", V(STD_BAD)),
+                ("{\"center\":50}", Syntax),
+                ("[50,10]", Syntax),
+                ("\"z\"", Syntax),
             ],
         ),
         (

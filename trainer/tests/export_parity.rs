@@ -7,7 +7,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 use edgevae_runtime::core::{GaussianRng, Precision};
 use edgevae_runtime::{FilterOutput, ModelDir, Provider, RuntimeError, RuntimeOptions};
-use edgevae_trainer::data::{load_splits, Dataset};
+use edgevae_trainer::data::{load_splits, standardize, Dataset};
 use edgevae_trainer::export::calibration::validation_rows;
 use edgevae_trainer::export::{calibrate, export_run, graphs, CalibrationOptions};
 use edgevae_trainer::model::{Decoder, DecoderKind, RobustConfig};
@@ -266,17 +266,30 @@ fn flat(t: &Tensor) -> Vec<f32> {
 /// model on `rows` (fp32 within 1e-5, fp16w 2e-3, fp16 3e-3, relative above 1), and the
 /// filter's reconstruction is the graph's `x_mean`.
 fn assert_filter_matches_candle(run: &LoadedRun, model_dir: &Path, rows: &Dataset) {
-    // Candle on the same rows: the posterior, and the decoder at the posterior mean.
+    // Candle on the same rows: the posterior, and the decoder at the posterior mean. The
+    // networks work in model units: real-valued rows are standardised on the way in, and the
+    // data-unit outputs mapped back (the graphs do both at their ports).
     let (n, d) = (rows.len(), rows.dim);
-    let x = Tensor::from_slice(&rows.values, (n, d), &Device::Cpu).expect("x");
+    let std = run.config.standardization;
+    let mut model_rows = rows.values.clone();
+    if let Some(s) = &std {
+        standardize::to_model(s, &mut model_rows);
+    }
+    let x = Tensor::from_vec(model_rows, (n, d), &Device::Cpu).expect("x");
     let q = run.stage1.encode(&x).expect("encode");
     let decoded = run.stage1.decode_full(&q.mean).expect("decode");
     let variance = decoded.variance.expect("robust variance");
+    let mut x_mean = flat(&decoded.mean);
+    let mut x_log_var = flat(&variance.log().expect("log"));
+    if let Some(s) = &std {
+        standardize::to_data(s, &mut x_mean);
+        x_log_var.iter_mut().for_each(|v| *v += s.log_var_offset());
+    }
     let reference = [
         ("z_mean", flat(&q.mean)),
         ("z_log_var", flat(&q.log_var)),
-        ("x_mean", flat(&decoded.mean)),
-        ("x_log_var", flat(&variance.log().expect("log"))),
+        ("x_mean", x_mean),
+        ("x_log_var", x_log_var),
     ];
 
     // Unlike the sampler's pixels, these outputs are unbounded (codes and log-variances up to

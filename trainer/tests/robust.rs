@@ -210,9 +210,8 @@ fn clean_reconstruction_mse(run: &LoadedRun) -> edgevae_trainer::Result<f64> {
         .clean
         .as_ref()
         .expect("manifold with outliers keeps the clean copy");
-    let x = Tensor::from_slice(&val.values, (val.len(), val.dim), &run.device)?;
-    let q = run.stage1.encode(&x)?;
-    let recon = values(&run.stage1.decode_full(&q.mean)?.mean);
+    // In the data's units, as a user reads them (the run standardises real-valued rows).
+    let recon = run.reconstruct(&val.values)?;
     Ok(recon
         .iter()
         .zip(clean)

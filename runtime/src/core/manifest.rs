@@ -28,6 +28,33 @@ pub enum Scaling {
     Real,
 }
 
+/// How real-valued data were standardised for training: the network saw `(x - center) / scale`.
+/// The exported graphs undo it at their ports (`x` in, `x`, `x_mean` and `x_log_var` out), so
+/// every consumer reads and writes the data's own units; the manifest records it for them.
+/// Absent for pixel data (`Scaling::Unit`), which are left as they are.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Standardization {
+    pub center: f32,
+    pub scale: f32,
+}
+
+impl Standardization {
+    /// `(x - center) / scale`.
+    pub fn to_model(&self, x: f32) -> f32 {
+        (x - self.center) / self.scale
+    }
+
+    /// `x * scale + center`.
+    pub fn to_data(&self, x: f32) -> f32 {
+        x * self.scale + self.center
+    }
+
+    /// What a log-variance in model units gains in data units: `2 ln scale`.
+    pub fn log_var_offset(&self) -> f32 {
+        2.0 * libm::logf(self.scale)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GraphRole {
@@ -74,6 +101,9 @@ pub struct Manifest {
     /// The stage-1 decoder has a per-element variance head (`--robust`): the filter graph then
     /// has a fourth output, `x_log_var`. Optional in the file (false).
     pub robust: bool,
+    /// Real-valued data: the standardisation the graphs undo (optional in the file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standardization: Option<Standardization>,
     pub graphs: Vec<GraphEntry, MAX_GRAPHS>,
     /// Outlier thresholds, filled in by calibration (robust models); `null` until then.
     pub outlier: Option<OutlierThresholds>,
@@ -153,6 +183,7 @@ impl Manifest {
         gamma_stage1: 0.0,
         gamma_stage2: 0.0,
         robust: false,
+        standardization: None,
         graphs: Vec::new(),
         outlier: None,
     };
@@ -180,6 +211,13 @@ impl Manifest {
             if u64::from(r) * u64::from(c) != u64::from(self.input_dim) {
                 return Err(CoreError::ManifestValue(
                     "image_shape does not multiply to input_dim",
+                ));
+            }
+        }
+        if let Some(s) = self.standardization {
+            if !(s.center.is_finite() && s.scale.is_finite() && s.scale > 0.0) {
+                return Err(CoreError::ManifestValue(
+                    "standardization must have a finite center and a positive scale",
                 ));
             }
         }

@@ -308,7 +308,7 @@ struct ManifestVisitor<'a> {
 }
 
 /// The manifest's fields; field `i`'s bit in [`Seen`] is `1 << i`.
-const MANIFEST_FIELDS: [&str; 11] = [
+const MANIFEST_FIELDS: [&str; 12] = [
     "format_version",
     "trainer_version",
     "input_dim",
@@ -320,6 +320,7 @@ const MANIFEST_FIELDS: [&str; 11] = [
     "robust",
     "graphs",
     "outlier",
+    "standardization",
 ];
 const FORMAT_VERSION_BIT: u32 = 1;
 const TRAINER_VERSION_BIT: u32 = 1 << 1;
@@ -331,6 +332,8 @@ const GAMMA1_BIT: u32 = 1 << 6;
 const GAMMA2_BIT: u32 = 1 << 7;
 const ROBUST_BIT: u32 = 1 << 8;
 const GRAPHS_BIT: u32 = 1 << 9;
+const OUTLIER_BIT: u32 = 1 << 10;
+const STANDARDIZATION_BIT: u32 = 1 << 11;
 /// All but image_shape, robust and outlier.
 const MANIFEST_REQUIRED: u32 = FORMAT_VERSION_BIT
     | TRAINER_VERSION_BIT
@@ -357,6 +360,7 @@ impl<'de> Visitor<'de> for ManifestVisitor<'_> {
         out.image_shape = None;
         out.robust = false;
         out.outlier = None;
+        out.standardization = None;
         out.graphs.clear();
         let mut seen = Seen(0);
         let root = FieldPath::ROOT;
@@ -402,7 +406,15 @@ impl<'de> Visitor<'de> for ManifestVisitor<'_> {
                         path,
                     })?
                 }
-                _ => {
+                STANDARDIZATION_BIT => {
+                    out.standardization = value(
+                        &mut map,
+                        ctx,
+                        path,
+                        "null or {\"center\": number, \"scale\": number}",
+                    )?
+                }
+                OUTLIER_BIT => {
                     ctx.at(path, "null or an outlier calibration object");
                     map.next_value_seed(OutlierSeed {
                         out: &mut out.outlier,
@@ -410,6 +422,8 @@ impl<'de> Visitor<'de> for ManifestVisitor<'_> {
                         path,
                     })?
                 }
+                // `known` gives only the bits above.
+                _ => map.next_value::<IgnoredAny>().map(drop)?,
             }
         }
         seen.require(&MANIFEST_FIELDS, MANIFEST_REQUIRED, ctx, root)

@@ -11,7 +11,8 @@ pub mod rng;
 
 pub use error::CoreError;
 pub use manifest::{
-    GraphEntry, GraphRole, Manifest, OutlierThresholds, Scaling, FORMAT_VERSION, MAX_CALIBRATED_DIM,
+    GraphEntry, GraphRole, Manifest, OutlierThresholds, Scaling, Standardization, FORMAT_VERSION,
+    MAX_CALIBRATED_DIM,
 };
 pub use manifest_parse::{FieldPath, FieldProblem, PathStep};
 pub use precision::Precision;

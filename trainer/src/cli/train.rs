@@ -247,6 +247,7 @@ impl TrainArgs {
             limit: self.limit,
             stage1,
             image_shape: None,
+            standardization: None,
             stage2,
             schedule1: schedule(
                 self.epochs.unwrap_or(DEFAULT_EPOCHS),

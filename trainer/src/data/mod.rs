@@ -10,6 +10,7 @@ pub mod manifold;
 pub mod npy;
 mod source;
 pub mod sprites;
+pub mod standardize;
 
 pub use corrupt::{corrupt, Corruption};
 pub use dataset::{Dataset, Scaling, Splits};

@@ -220,6 +220,7 @@ mod tests {
             limit: None,
             stage1: stage1_config.clone(),
             image_shape: None,
+            standardization: None,
             stage2: Stage2Config {
                 width: 4,
                 depth: 1,

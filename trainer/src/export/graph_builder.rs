@@ -14,6 +14,7 @@ use super::Precision;
 use crate::error::{Error, Result};
 use crate::model::{Decoder, VarianceHead};
 use crate::nn::{Activation, ConvDecoder, Dense, Mlp, SubPixelConv};
+use edgevae_runtime::core::Standardization;
 
 /// The batch dimension's symbolic name.
 pub const BATCH: &str = "N";
@@ -144,6 +145,91 @@ impl GraphBuilder {
             } else {
                 vec![]
             },
+            ..Default::default()
+        });
+        self.graph
+            .output
+            .push(value_info(name, data_type::FLOAT, &[None, Some(width)]));
+    }
+
+    /// An fp32 scalar initializer, fp32 whatever the graph's precision: the data-unit affine
+    /// maps at the ports run in fp32, before and after the fp16 casts.
+    fn fp32_scalar(&mut self, name: &str, value: f32) -> String {
+        self.graph.initializer.push(TensorProto {
+            dims: vec![],
+            data_type: data_type::FLOAT,
+            name: name.to_string(),
+            raw_data: value.to_le_bytes().to_vec(),
+        });
+        name.to_string()
+    }
+
+    /// An fp32 graph input [N, width] in the data's units, mapped to model units
+    /// `(x - center) / scale` in fp32 when `standardization` is given (in fp16, 50.1 - 50 would
+    /// keep two digits), then cast to the compute type; returns the name to compute on.
+    pub fn data_input(
+        &mut self,
+        name: &str,
+        width: usize,
+        standardization: Option<&Standardization>,
+    ) -> String {
+        let Some(s) = standardization else {
+            return self.input(name, width);
+        };
+        self.graph
+            .input
+            .push(value_info(name, data_type::FLOAT, &[None, Some(width)]));
+        let center = self.fp32_scalar(&format!("{name}.center"), s.center);
+        let inv_scale = self.fp32_scalar(&format!("{name}.inv_scale"), 1.0 / s.scale);
+        let shifted = self.node("Sub", &[name, &center], vec![], &format!("{name}_centered"));
+        let model = self.node(
+            "Mul",
+            &[&shifted, &inv_scale],
+            vec![],
+            &format!("{name}_model"),
+        );
+        if self.precision.half_compute() {
+            self.node(
+                "Cast",
+                &[&model],
+                vec![int_attr("to", data_type::FLOAT16.into())],
+                &format!("{name}_f16"),
+            )
+        } else {
+            model
+        }
+    }
+
+    /// Declares `value` (model units) as the fp32 output `name` [N, width] in the data's units:
+    /// cast to fp32, then `* mul + add` in fp32 when `affine` = (mul, add) is given.
+    pub fn data_output(
+        &mut self,
+        value: &str,
+        name: &str,
+        width: usize,
+        affine: Option<(f32, f32)>,
+    ) {
+        let Some((mul, add)) = affine else {
+            return self.output(value, name, width);
+        };
+        let value = if self.precision.half_compute() {
+            self.node(
+                "Cast",
+                &[value],
+                vec![int_attr("to", i64::from(data_type::FLOAT))],
+                &format!("{name}_f32"),
+            )
+        } else {
+            value.to_string()
+        };
+        let mul = self.fp32_scalar(&format!("{name}.scale"), mul);
+        let add = self.fp32_scalar(&format!("{name}.shift"), add);
+        let scaled = self.node("Mul", &[&value, &mul], vec![], &format!("{name}_scaled"));
+        self.graph.node.push(NodeProto {
+            input: vec![scaled, add],
+            output: vec![name.to_string()],
+            name: format!("output_{name}"),
+            op_type: "Add".to_string(),
             ..Default::default()
         });
         self.graph

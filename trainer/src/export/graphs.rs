@@ -7,6 +7,9 @@
 //!   reconstruction decoded from the posterior mean), and for a robust model `x_log_var`
 //!   [N, d], the log of the per-element inlier variance `floor + gamma exp(l(z))` with
 //!   `l = range tanh(raw / range)`.
+//!
+//! For standardised real-valued data (`config.standardization`), `x` in and `x`, `x_mean` and
+//! `x_log_var` out are in the data's units: the affine maps run in fp32 at the ports.
 
 use candle_core::Module;
 
@@ -35,7 +38,8 @@ pub fn sampler(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     let noise = g.node("Mul", &[&eps, &sd], vec![], "noise");
     let z = g.node("Add", &[&mean_z, &noise], vec![], "z");
     let x = g.decoder(&z, &run.stage1.decoder, "stage1.decoder")?;
-    g.output(&x, ports::X.name, d);
+    let std = run.config.standardization;
+    g.data_output(&x, ports::X.name, d, std.map(|s| (s.scale, s.center)));
     Ok(g.finish())
 }
 
@@ -43,7 +47,8 @@ pub fn filter(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     let k = run.config.stage1.latent;
     let d = run.config.stage1.input_dim;
     let mut g = GraphBuilder::new("edgevae_filter", precision);
-    let x = g.input(ports::X.name, d);
+    let std = run.config.standardization;
+    let x = g.data_input(ports::X.name, d, std.as_ref());
     let s1 = &run.stage1;
     let h = g.mlp(&x, &s1.encoder, "stage1.encoder")?;
     let mean = g.dense_columns(&h, &s1.head, 0, k, "stage1.encoder_head.mean")?;
@@ -51,7 +56,12 @@ pub fn filter(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
     let (hidden, x_mean) = g.decoder_split(&mean, &s1.decoder, "stage1.decoder")?;
     g.output(&mean, ports::Z_MEAN.name, k);
     g.output(&log_var, ports::Z_LOG_VAR.name, k);
-    g.output(&x_mean, ports::X_MEAN.name, d);
+    g.data_output(
+        &x_mean,
+        ports::X_MEAN.name,
+        d,
+        std.map(|s| (s.scale, s.center)),
+    );
     if let (Some(head), Some(robust)) = (&s1.variance_head, &s1.config.robust) {
         let raw = g.variance_head(&hidden, head, "stage1.decoder_variance")?;
         let range = robust.log_variance_range as f32;
@@ -66,7 +76,12 @@ pub fn filter(run: &LoadedRun, precision: Precision) -> Result<GraphProto> {
         let floor = g.scalar("stage1.variance_floor", robust.variance_floor as f32)?;
         let v = g.node("Add", &[&v, &floor], vec![], "variance");
         let log_v = g.node("Log", &[&v], vec![], "log_variance");
-        g.output(&log_v, ports::X_LOG_VAR.name, d);
+        g.data_output(
+            &log_v,
+            ports::X_LOG_VAR.name,
+            d,
+            std.map(|s| (1.0, s.log_var_offset())),
+        );
     }
     Ok(g.finish())
 }
@@ -79,5 +94,9 @@ pub fn reference_sample(
 ) -> Result<candle_core::Tensor> {
     let sd = run.stage2.gamma()?.sqrt();
     let z = (run.stage2.decoder.forward(u)? + (eps * sd)?)?;
-    Ok(run.stage1.decoder.forward(&z)?)
+    let x = run.stage1.decoder.forward(&z)?;
+    Ok(match run.config.standardization {
+        Some(s) => x.affine(f64::from(s.scale), f64::from(s.center))?,
+        None => x,
+    })
 }

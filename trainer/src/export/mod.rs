@@ -103,6 +103,7 @@ pub fn export_run(
         gamma_stage1: run.stage1.gamma()?,
         gamma_stage2: run.stage2.gamma()?,
         robust: c.stage1.robust.is_some(),
+        standardization: c.standardization,
         graphs,
         outlier,
     };

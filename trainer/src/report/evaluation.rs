@@ -76,12 +76,22 @@ fn neg_elbo(run: &LoadedRun, test: &Dataset, seed: u64) -> Result<f64> {
     let k = run.config.stage1.latent;
     let mut rng = SeededRng::derive(seed, "eval-elbo", 0);
     let mut total = 0.0;
+    // Standardised data: the networks see (x - c) / s, and a density in the data's units is
+    // that density / s per element, so the negative ELBO gains d ln s.
+    let jacobian = run
+        .config
+        .standardization
+        .map_or(0.0, |s| test.dim as f64 * f64::from(s.scale).ln());
     for chunk in test.values.chunks(512 * test.dim) {
         let b = chunk.len() / test.dim;
-        let x = Tensor::from_slice(chunk, (b, test.dim), &run.device)?;
+        let mut rows = chunk.to_vec();
+        if let Some(s) = &run.config.standardization {
+            crate::data::standardize::to_model(s, &mut rows);
+        }
+        let x = Tensor::from_vec(rows, (b, test.dim), &run.device)?;
         let eps = Tensor::from_vec(rng.normal_vec(b * k), (b, k), &run.device)?;
         let loss = run.stage1.elbo_loss(&x, &eps)?.total.to_scalar::<f32>()?;
-        total += f64::from(loss) * b as f64;
+        total += (f64::from(loss) + jacobian) * b as f64;
     }
     Ok(total / test.len() as f64)
 }

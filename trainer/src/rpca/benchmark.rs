@@ -98,6 +98,7 @@ fn vae_reconstruction(
         limit: None,
         stage1,
         image_shape: None,
+        standardization: None,
         stage2: Stage2Config {
             width: 16,
             depth: 1,

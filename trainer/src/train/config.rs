@@ -31,6 +31,11 @@ pub struct TrainConfig {
     /// (rows, cols) when the data are images; filled in from the data when the run is created.
     #[serde(default)]
     pub image_shape: Option<(usize, usize)>,
+    /// Real-valued data: the robust standardisation of the training rows the networks were
+    /// trained on (`data::standardize`), filled in from the data when the run is created.
+    /// Absent for pixel data and in runs made before it existed (trained on raw values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standardization: Option<edgevae_runtime::core::Standardization>,
     pub stage2: Stage2Config,
     pub schedule1: StageSchedule,
     pub schedule2: StageSchedule,

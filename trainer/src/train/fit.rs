@@ -11,7 +11,7 @@ use super::{
     checkpoint, encode_codes, Flow, LoadedRun, RowBatches, RunState, TrainConfig, TrainEvent,
 };
 use crate::atomic_file;
-use crate::data::{load_splits, Scaling, Splits};
+use crate::data::{load_splits, standardize, Scaling, Splits};
 use crate::error::{Error, Result};
 use crate::model::check_decoder;
 use crate::nn::{Activation, AdamW};
@@ -80,10 +80,17 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
         Scaling::Unit => Activation::Sigmoid,
         Scaling::Real => Activation::Identity,
     };
+    config.standardization = match splits.train.scaling {
+        Scaling::Unit => None,
+        Scaling::Real => Some(standardize::robust(&splits.train.values)),
+    };
     // Before anything is written, so a decoder the data cannot take leaves no run behind.
     check_decoder(&config.stage1, config.image_shape)?;
     if req.resume {
         let saved = read_config(dir)?;
+        // A run keeps the standardisation it was created with (none, for runs made before it
+        // existed): resuming continues the same networks on the same inputs.
+        config.standardization = saved.standardization;
         if !same_except_epochs(&config, &saved) {
             return Err(Error::Config(format!(
                 "{} was made with other settings ({}); --resume may only change the number of \
@@ -120,8 +127,23 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
 pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) -> Result<Outcome> {
     req.config.validate()?;
     let source = req.config.source()?;
-    let splits = load_splits(&source, &req.config.load_options())?;
+    let mut splits = load_splits(&source, &req.config.load_options())?;
     let (config, mut state) = open_run(req, &splits)?;
+    if let Some(s) = &config.standardization {
+        for part in [
+            Some(&mut splits.train),
+            Some(&mut splits.val),
+            splits.test.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            standardize::to_model(s, &mut part.values);
+            if let Some(clean) = part.clean.as_mut() {
+                standardize::to_model(s, clean);
+            }
+        }
+    }
     let dir = &req.run_dir;
     let device = &req.device;
     let (params1, stage1, params2, stage2) = build_models(&config, device)?;

@@ -214,26 +214,48 @@ impl LoadedRun {
         let (u, eps) = (&noise[0], &noise[1]);
         let sd_z = (self.stage2.gamma()?).sqrt();
         let z = (self.stage2.decode(u)? + (eps * sd_z)?)?;
-        Ok(self.stage1.decode(&z)?.flatten_all()?.to_vec1()?)
+        Ok(self.to_data(values(&self.stage1.decode(&z)?)?))
     }
 
     /// Stage-1-only sampling, z ~ N(0, I), for comparison (z is the stream's first n x latent
     /// normals, the u of two-stage sampling).
     pub fn sample_stage1(&self, n: usize, seed: u64) -> Result<Vec<f32>> {
         let z = self.core_normals(n, seed, 1)?;
-        Ok(self.stage1.decode(&z[0])?.flatten_all()?.to_vec1()?)
+        Ok(self.to_data(values(&self.stage1.decode(&z[0])?)?))
     }
 
-    /// Runs `f` on `rows` (row-major, `input_dim` each) as [n, input_dim] tensors of at most
-    /// [`ROWS_PER_BATCH`] rows, in order.
+    /// Values the networks produced, in the data's units (`config.standardization` undone).
+    /// Every method of a run takes and returns rows in the data's units.
+    fn to_data(&self, mut v: Vec<f32>) -> Vec<f32> {
+        if let Some(s) = &self.config.standardization {
+            crate::data::standardize::to_data(s, &mut v);
+        }
+        v
+    }
+
+    /// A log-variance the networks produced, in the data's units.
+    fn log_var_to_data(&self, mut v: Vec<f32>) -> Vec<f32> {
+        if let Some(s) = &self.config.standardization {
+            let offset = s.log_var_offset();
+            v.iter_mut().for_each(|x| *x += offset);
+        }
+        v
+    }
+
+    /// Runs `f` on `rows` (row-major, `input_dim` each, in the data's units) as [n, input_dim]
+    /// tensors in model units of at most [`ROWS_PER_BATCH`] rows, in order.
     fn for_each_batch(&self, rows: &[f32], mut f: impl FnMut(&Tensor) -> Result<()>) -> Result<()> {
         let d = self.config.stage1.input_dim;
         for chunk in rows.chunks(ROWS_PER_BATCH * d) {
-            f(&Tensor::from_slice(
-                chunk,
-                (chunk.len() / d, d),
-                &self.device,
-            )?)?;
+            let shape = (chunk.len() / d, d);
+            match &self.config.standardization {
+                Some(s) => {
+                    let mut model_units = chunk.to_vec();
+                    crate::data::standardize::to_model(s, &mut model_units);
+                    f(&Tensor::from_vec(model_units, shape, &self.device)?)?
+                }
+                None => f(&Tensor::from_slice(chunk, shape, &self.device)?)?,
+            }
         }
         Ok(())
     }
@@ -246,7 +268,7 @@ impl LoadedRun {
             out.extend(values(&self.stage1.reconstruct_passes(x, passes)?)?);
             Ok(())
         })?;
-        Ok(out)
+        Ok(self.to_data(out))
     }
 
     /// Posterior-mean reconstructions of `rows` (row-major, `dim` each) and, for a robust
@@ -266,7 +288,10 @@ impl LoadedRun {
             }
             Ok(())
         })?;
-        Ok((means, log_vars))
+        Ok((
+            self.to_data(means),
+            log_vars.map(|v| self.log_var_to_data(v)),
+        ))
     }
 
     /// Posterior-mean reconstructions of `rows` (row-major, `dim` each).
@@ -276,7 +301,7 @@ impl LoadedRun {
             out.extend(values(&self.stage1.decode(&self.stage1.encode(x)?.mean)?)?);
             Ok(())
         })?;
-        Ok(out)
+        Ok(self.to_data(out))
     }
 }
 

@@ -26,6 +26,7 @@ pub fn tiny_config(seed: u64, hidden: &[usize], latent: usize, stage2_width: usi
         limit: None,
         stage1,
         image_shape: None,
+        standardization: None,
         stage2: Stage2Config {
             width: stage2_width,
             ..Stage2Config::default()
