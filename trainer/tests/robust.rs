@@ -576,3 +576,58 @@ fn configs_written_before_the_robust_options_still_load() {
         RobustConfig::default().log_variance_range
     );
 }
+
+/// `edgevae train`'s latent decay and outlier price follow the kind of data
+/// (`train::DataDefaults`): 2 and 3 for pixels, 0 and 1 for real values; flags still win.
+#[test]
+fn defaults_follow_the_kind_of_data() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (data, extra, decay, cost) in [
+        ("sprites:n=60", &[][..], 2.0, 3.0),
+        ("manifold:n=120,k=2,d=10", &[][..], 0.0, 1.0),
+        (
+            "manifold:n=120,k=2,d=10",
+            &["--latent-decay", "0.5", "--outlier-cost", "4"][..],
+            0.5,
+            4.0,
+        ),
+    ] {
+        let run = tmp.path().join(format!("run-{}", extra.len()) + &data[..6]);
+        let run_str = run.to_str().expect("utf-8 path");
+        let mut args = vec![
+            "train",
+            "--out",
+            run_str,
+            "--data",
+            data,
+            "--robust",
+            "--epochs",
+            "1",
+            "--stage2-epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--latent",
+            "3",
+            "--stage2-width",
+            "8",
+            "--stage2-depth",
+            "1",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let out = edgevae(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let config = edgevae_trainer::train::read_config(&run).expect("config");
+        assert_eq!(config.optimizer.latent_decay, decay, "{data} {extra:?}");
+        assert_eq!(
+            config.stage1.robust.expect("robust").outlier_cost,
+            cost,
+            "{data} {extra:?}"
+        );
+    }
+}

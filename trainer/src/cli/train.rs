@@ -54,7 +54,8 @@ pub struct TrainArgs {
     weight_decay: Option<f64>,
     /// Group shrinkage of the decoder layer that reads the latent code: each latent
     /// dimension's weight row loses lr * this of its norm per step, which prunes dimensions the
-    /// data do not need (0 turns it off) [default: 2].
+    /// data do not need (0 turns it off) [default: 2 for pixel data, 0 for real values:
+    /// edgevae_trainer::train::DataDefaults].
     #[arg(long)]
     latent_decay: Option<f64>,
     /// Floor on the stage-1 decoder variance gamma [default: 1e-4].
@@ -67,7 +68,8 @@ pub struct TrainArgs {
     #[arg(long)]
     robust: bool,
     /// With --robust: the price of one outlier element in nats; 3 makes elements beyond about
-    /// three inlier standard deviations outliers [default: 3].
+    /// three inlier standard deviations outliers [default: 3 for pixel data, 1 for real
+    /// values].
     #[arg(long)]
     outlier_cost: Option<f64>,
     /// With --robust: the per-element inlier variance stays within a factor e^R of the shared
@@ -170,6 +172,8 @@ impl TrainArgs {
             .data
             .clone()
             .context("--data is required for a new run")?;
+        let source = edgevae_trainer::data::DataSource::parse(&data)?;
+        let defaults = train::DataDefaults::for_scaling(train::probe_scaling(&source)?);
         let mut stage1 = Stage1Config::new(0, Activation::Sigmoid);
         if let Some(k) = self.latent {
             stage1.latent = k;
@@ -181,7 +185,10 @@ impl TrainArgs {
             stage1.gamma_floor = f;
         }
         if self.robust {
-            let mut robust = RobustConfig::default();
+            let mut robust = RobustConfig {
+                outlier_cost: defaults.outlier_cost,
+                ..RobustConfig::default()
+            };
             if let Some(c) = self.outlier_cost {
                 anyhow::ensure!(
                     c.is_finite() && c > 0.0,
@@ -263,7 +270,7 @@ impl TrainArgs {
             ),
             optimizer: AdamWConfig {
                 weight_decay: self.weight_decay.unwrap_or(0.0),
-                latent_decay: self.latent_decay.unwrap_or(2.0),
+                latent_decay: self.latent_decay.unwrap_or(defaults.latent_decay),
                 ..AdamWConfig::default()
             },
         })

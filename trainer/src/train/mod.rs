@@ -10,6 +10,7 @@
 mod batches;
 mod checkpoint;
 mod config;
+mod data_defaults;
 mod events;
 mod fit;
 mod run;
@@ -18,6 +19,7 @@ mod state;
 
 pub use batches::{BatchSource, CodeBatches, RowBatches};
 pub use config::{StageSchedule, TrainConfig};
+pub use data_defaults::{probe_scaling, DataDefaults};
 pub use events::{Flow, TrainEvent};
 pub use fit::{train, Outcome, TrainRequest};
 pub use run::{encode_codes, read_config, read_state, LoadedRun};
