@@ -441,33 +441,21 @@ fn edgevae(args: &[&str]) -> Output {
         .expect("run edgevae")
 }
 
+/// `edgevae train` arguments for a one-epoch run of a tiny model on `data` into `run`.
+fn tiny_train_args<'a>(run: &'a str, data: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["train", "--out", run, "--data", data, "--epochs", "1"];
+    args.extend_from_slice(&["--stage2-epochs", "1", "--hidden", "8", "--latent", "3"]);
+    args.extend_from_slice(&["--stage2-width", "8", "--stage2-depth", "1", "--quiet"]);
+    args
+}
+
 #[test]
 fn train_flags_set_the_robust_options() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = tmp.path().join("run");
     let run_str = run.to_str().expect("utf-8 path");
-    let mut args = vec![
-        "train",
-        "--out",
-        run_str,
-        "--data",
-        "manifold:n=120,k=2,d=10,outliers=0.1",
-        "--epochs",
-        "1",
-        "--stage2-epochs",
-        "1",
-        "--hidden",
-        "8",
-        "--latent",
-        "3",
-        "--stage2-width",
-        "8",
-        "--stage2-depth",
-        "1",
-        "--batch",
-        "32",
-        "--quiet",
-    ];
+    let mut args = tiny_train_args(run_str, "manifold:n=120,k=2,d=10,outliers=0.1");
+    args.extend_from_slice(&["--batch", "32"]);
     // Refused before any work.
     for (extra, needle) in [
         (&["--outlier-cost", "2"][..], "--robust"),
@@ -594,27 +582,8 @@ fn defaults_follow_the_kind_of_data() {
     ] {
         let run = tmp.path().join(format!("run-{}", extra.len()) + &data[..6]);
         let run_str = run.to_str().expect("utf-8 path");
-        let mut args = vec![
-            "train",
-            "--out",
-            run_str,
-            "--data",
-            data,
-            "--robust",
-            "--epochs",
-            "1",
-            "--stage2-epochs",
-            "1",
-            "--hidden",
-            "8",
-            "--latent",
-            "3",
-            "--stage2-width",
-            "8",
-            "--stage2-depth",
-            "1",
-            "--quiet",
-        ];
+        let mut args = tiny_train_args(run_str, data);
+        args.push("--robust");
         args.extend_from_slice(extra);
         let out = edgevae(&args);
         assert!(
