@@ -33,6 +33,13 @@ pub struct RpcaArgs {
     /// Stage-1 epochs of each VAE.
     #[arg(long, default_value_t = 60)]
     epochs: usize,
+    /// Each VAE's latent width, the same for every cell whatever κ is (the paper's protocol:
+    /// a user does not know the rank).
+    #[arg(long, default_value_t = 32)]
+    latent: usize,
+    /// Oracle setting instead: give each VAE a latent of κ, the true rank of its row.
+    #[arg(long)]
+    oracle_latent: bool,
     /// Hidden widths of each VAE's encoder (the decoder mirrors them).
     #[arg(long, value_delimiter = ',', default_value = "128,128")]
     hidden: Vec<usize>,
@@ -41,9 +48,10 @@ pub struct RpcaArgs {
     /// Cleaning passes of each VAE's reconstruction (re-encode with the outliers replaced).
     #[arg(long, default_value_t = 3)]
     passes: usize,
-    /// The robust VAE's price of an outlier element in nats (`train --outlier-cost`).
-    #[arg(long, default_value_t = 3.0)]
-    outlier_cost: f64,
+    /// The robust VAE's price of an outlier element in nats (`train --outlier-cost`) [default:
+    /// edgevae train's for real values, 1].
+    #[arg(long)]
+    outlier_cost: Option<f64>,
     /// The robust VAE's warm-up: the fraction of stage-1 epochs over which the outlier price
     /// falls from 10x to 1x (`train --robust-warmup`).
     #[arg(long, default_value_t = 0.3)]
@@ -75,13 +83,25 @@ pub fn run(args: RpcaArgs) -> anyhow::Result<()> {
         dim: 100,
         epochs: args.epochs,
         hidden: args.hidden.clone(),
+        latent: (!args.oracle_latent).then_some(args.latent),
         seed: args.seed,
         passes: args.passes,
         recycle: args.recycle,
-        outlier_cost: args.outlier_cost,
+        outlier_cost: args.outlier_cost.unwrap_or(
+            edgevae_trainer::train::DataDefaults::for_scaling(edgevae_trainer::data::Scaling::Real)
+                .outlier_cost,
+        ),
         robust_warmup: args.robust_warmup,
         work_dir: args.out.join("runs"),
     };
+    anyhow::ensure!(args.latent >= 1, "--latent must be at least 1");
+    println!(
+        "each VAE's latent: {}",
+        match opts.latent {
+            Some(k) => format!("{k} for every cell (the paper's protocol)"),
+            None => "κ of its row (--oracle-latent: the VAE is told the rank)".into(),
+        }
+    );
     let started = Instant::now();
     let mut cells = Vec::new();
     println!("kappa    nu    PCP      VAE      robust VAE   (NMSE; < 0.05 is a success)");

@@ -29,6 +29,10 @@ pub struct GridOptions {
     pub epochs: usize,
     /// Stage-1 hidden widths of each VAE.
     pub hidden: Vec<usize>,
+    /// Each VAE's latent width: one for the whole grid, whatever κ is (the paper's protocol:
+    /// the user does not know the rank), or `None` for a latent of κ in each row (an oracle
+    /// setting: the VAE is told the rank).
+    pub latent: Option<usize>,
     pub seed: u64,
     /// Cleaning passes of the reconstruction ([`crate::model::Stage1::reconstruct_passes`]).
     pub passes: usize,
@@ -75,9 +79,8 @@ fn vae_reconstruction(
     }
     let mut stage1 = Stage1Config::new(opts.dim, Activation::Identity);
     stage1.hidden = opts.hidden.clone();
-    // The VAE is told the manifold's dimension, as a rank-constrained RPCA would be; PCP finds
-    // the rank itself.
-    stage1.latent = kappa;
+    // The paper's protocol gives every cell one latent width; κ itself only as the oracle.
+    stage1.latent = opts.latent.unwrap_or(kappa);
     stage1.robust = robust.then_some(RobustConfig {
         outlier_cost: opts.outlier_cost,
         warmup: opts.robust_warmup,
