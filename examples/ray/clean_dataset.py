@@ -17,6 +17,7 @@ import json
 import os
 import pathlib
 import sys
+import time
 
 import numpy as np
 import ray
@@ -29,10 +30,25 @@ RUNTIME_ENV = {
 }
 
 
+@ray.remote(num_cpus=0)
+class _Gate:
+    """Counts the actors that are ready, so that each waits for the whole pool: otherwise the
+    first actor up cleans a small dataset alone before the others have loaded their model."""
+
+    def __init__(self):
+        self.ready = 0
+
+    def arrive(self):
+        self.ready += 1
+
+    def count(self):
+        return self.ready
+
+
 class ShardCleaner:
     """A Ray actor holding one edgevae filter; cleans whole shards."""
 
-    def __init__(self, model, output, passes, threads):
+    def __init__(self, model, output, passes, threads, gate, actors):
         sys.path.insert(0, str(REPO / "python"))
         import edgevae
 
@@ -41,6 +57,10 @@ class ShardCleaner:
         self.output = pathlib.Path(output)
         self.passes = passes
         self.node = ray.get_runtime_context().get_node_id()
+        ray.get(gate.arrive.remote())
+        deadline = time.monotonic() + 120
+        while ray.get(gate.count.remote()) < actors and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def __call__(self, batch):
         nodes, rows = [], []
@@ -66,11 +86,13 @@ def clean(address, model, input_dir, output_dir, passes=1, actors=2, threads=1):
     ray.init(address=address, _node_ip_address="127.0.0.1", ignore_reinit_error=True,
              log_to_driver=False, runtime_env=RUNTIME_ENV)
     ds = ray.data.from_items([{"path": s} for s in shards], override_num_blocks=len(shards))
+    gate = _Gate.remote()
     done = ds.map_batches(
         ShardCleaner,
-        fn_constructor_args=(str(model), str(output_dir), passes, threads),
+        fn_constructor_args=(str(model), str(output_dir), passes, threads, gate, actors),
         batch_size=1,
-        concurrency=actors,
+        # A fixed pool, one shard in flight per actor: the shards are dealt out in turn.
+        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
         num_cpus=1,
     ).take_all()
     return [(r["path"], r["node"], int(r["rows"])) for r in done]
