@@ -111,45 +111,21 @@ impl GraphBuilder {
 
     /// An fp32 graph input [N, width], cast to the compute type; returns the name to compute on.
     pub fn input(&mut self, name: &str, width: usize) -> String {
-        self.graph
-            .input
-            .push(value_info(name, data_type::FLOAT, &[None, Some(width)]));
-        if self.precision.half_compute() {
-            self.node(
-                "Cast",
-                &[name],
-                vec![int_attr("to", data_type::FLOAT16.into())],
-                &format!("{name}_f16"),
-            )
-        } else {
-            name.to_string()
-        }
+        self.data_input(name, width, None)
     }
 
     /// Declares `value` as the fp32 graph output `name` [N, width].
     pub fn output(&mut self, value: &str, name: &str, width: usize) {
-        let to = i64::from(data_type::FLOAT);
-        self.graph.node.push(NodeProto {
-            input: vec![value.to_string()],
-            output: vec![name.to_string()],
-            name: format!("output_{name}"),
-            // A Cast to float is the boundary cast in fp16 and a no-op rename otherwise.
-            op_type: if self.precision.half_compute() {
-                "Cast"
-            } else {
-                "Identity"
-            }
-            .to_string(),
-            attribute: if self.precision.half_compute() {
-                vec![int_attr("to", to)]
-            } else {
-                vec![]
-            },
-            ..Default::default()
-        });
-        self.graph
-            .output
-            .push(value_info(name, data_type::FLOAT, &[None, Some(width)]));
+        self.data_output(value, name, width, None)
+    }
+
+    /// `value` cast to `to` when the graph computes in fp16, else `value` itself.
+    fn cast_if_half(&mut self, value: &str, to: i32, stem: &str) -> String {
+        if self.precision.half_compute() {
+            self.node("Cast", &[value], vec![int_attr("to", to.into())], stem)
+        } else {
+            value.to_string()
+        }
     }
 
     /// An fp32 scalar initializer, fp32 whatever the graph's precision: the data-unit affine
@@ -173,35 +149,26 @@ impl GraphBuilder {
         width: usize,
         standardization: Option<&Standardization>,
     ) -> String {
-        let Some(s) = standardization else {
-            return self.input(name, width);
-        };
         self.graph
             .input
             .push(value_info(name, data_type::FLOAT, &[None, Some(width)]));
-        let center = self.fp32_scalar(&format!("{name}.center"), s.center);
-        let inv_scale = self.fp32_scalar(&format!("{name}.inv_scale"), 1.0 / s.scale);
-        let shifted = self.node("Sub", &[name, &center], vec![], &format!("{name}_centered"));
-        let model = self.node(
-            "Mul",
-            &[&shifted, &inv_scale],
-            vec![],
-            &format!("{name}_model"),
-        );
-        if self.precision.half_compute() {
-            self.node(
-                "Cast",
-                &[&model],
-                vec![int_attr("to", data_type::FLOAT16.into())],
-                &format!("{name}_f16"),
-            )
-        } else {
-            model
-        }
+        let model = match standardization {
+            Some(s) => {
+                let center = self.fp32_scalar(&format!("{name}.center"), s.center);
+                let inv_scale = self.fp32_scalar(&format!("{name}.inv_scale"), 1.0 / s.scale);
+                let shifted =
+                    self.node("Sub", &[name, &center], vec![], &format!("{name}_centered"));
+                let stem = format!("{name}_model");
+                self.node("Mul", &[&shifted, &inv_scale], vec![], &stem)
+            }
+            None => name.to_string(),
+        };
+        self.cast_if_half(&model, data_type::FLOAT16, &format!("{name}_f16"))
     }
 
     /// Declares `value` (model units) as the fp32 output `name` [N, width] in the data's units:
-    /// cast to fp32, then `* mul + add` in fp32 when `affine` = (mul, add) is given.
+    /// cast to fp32, then `* mul + add` in fp32 when `affine` = (mul, add) is given. The last
+    /// node writes `name`: the affine map's Add, else the boundary Cast in fp16 or an Identity.
     pub fn data_output(
         &mut self,
         value: &str,
@@ -209,27 +176,27 @@ impl GraphBuilder {
         width: usize,
         affine: Option<(f32, f32)>,
     ) {
-        let Some((mul, add)) = affine else {
-            return self.output(value, name, width);
-        };
-        let value = if self.precision.half_compute() {
-            self.node(
+        let (op, input, attribute) = match affine {
+            Some((mul, add)) => {
+                let value = self.cast_if_half(value, data_type::FLOAT, &format!("{name}_f32"));
+                let mul = self.fp32_scalar(&format!("{name}.scale"), mul);
+                let add = self.fp32_scalar(&format!("{name}.shift"), add);
+                let scaled = self.node("Mul", &[&value, &mul], vec![], &format!("{name}_scaled"));
+                ("Add", vec![scaled, add], vec![])
+            }
+            None if self.precision.half_compute() => (
                 "Cast",
-                &[value],
-                vec![int_attr("to", i64::from(data_type::FLOAT))],
-                &format!("{name}_f32"),
-            )
-        } else {
-            value.to_string()
+                vec![value.to_string()],
+                vec![int_attr("to", data_type::FLOAT.into())],
+            ),
+            None => ("Identity", vec![value.to_string()], vec![]),
         };
-        let mul = self.fp32_scalar(&format!("{name}.scale"), mul);
-        let add = self.fp32_scalar(&format!("{name}.shift"), add);
-        let scaled = self.node("Mul", &[&value, &mul], vec![], &format!("{name}_scaled"));
         self.graph.node.push(NodeProto {
-            input: vec![scaled, add],
+            input,
             output: vec![name.to_string()],
             name: format!("output_{name}"),
-            op_type: "Add".to_string(),
+            op_type: op.to_string(),
+            attribute,
             ..Default::default()
         });
         self.graph
