@@ -230,6 +230,33 @@ fn known(fields: &[&'static str], key: &str) -> Option<(&'static str, u32)> {
     Some((fields[i], 1 << i))
 }
 
+/// Reads one JSON object's fields: each key of `fields` at most once (`read` gets its bit and
+/// path), keys this runtime does not know skipped (fields of later versions; their nesting was
+/// bounded before parsing), and the fields in `required` checked for at the end.
+fn read_object<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    ctx: &mut Context,
+    at: FieldPath,
+    fields: &[&'static str],
+    required: u32,
+    mut read: impl FnMut(&mut A, &mut Context, u32, FieldPath) -> Result<(), A::Error>,
+) -> Result<(), A::Error> {
+    let mut seen = Seen(0);
+    // The path stays at the value just read: a number with a fraction or an exponent where an
+    // integer belongs ("1.0", "3.2e1") fails at the comma expected after the integer part, and
+    // belongs to that value.
+    while let Some(key) = map.next_key::<&str>()? {
+        let Some((name, bit)) = known(fields, key) else {
+            map.next_value::<IgnoredAny>()?;
+            continue;
+        };
+        let path = at.then(PathStep::Key(name));
+        seen.mark(bit, ctx, path)?;
+        read(map, ctx, bit, path)?;
+    }
+    seen.require(fields, required, ctx, at)
+}
+
 /// A string of at most `N` bytes.
 fn string<'de, const N: usize, A: MapAccess<'de>>(
     map: &mut A,
@@ -332,7 +359,6 @@ const GAMMA1_BIT: u32 = 1 << 6;
 const GAMMA2_BIT: u32 = 1 << 7;
 const ROBUST_BIT: u32 = 1 << 8;
 const GRAPHS_BIT: u32 = 1 << 9;
-const OUTLIER_BIT: u32 = 1 << 10;
 const STANDARDIZATION_BIT: u32 = 1 << 11;
 /// All but image_shape, robust and outlier.
 const MANIFEST_REQUIRED: u32 = FORMAT_VERSION_BIT
@@ -362,71 +388,62 @@ impl<'de> Visitor<'de> for ManifestVisitor<'_> {
         out.outlier = None;
         out.standardization = None;
         out.graphs.clear();
-        let mut seen = Seen(0);
         let root = FieldPath::ROOT;
-        loop {
-            // The path stays at the value just read: a number with a fraction or an exponent
-            // where an integer belongs ("1.0", "3.2e1") fails here, at the comma expected
-            // after the integer part, and belongs to that value.
-            let Some(key) = map.next_key::<&str>()? else {
-                break;
-            };
-            let Some((name, bit)) = known(&MANIFEST_FIELDS, key) else {
-                // Fields of later versions are skipped (their nesting was bounded above).
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let path = root.then(PathStep::Key(name));
-            seen.mark(bit, ctx, path)?;
-            match bit {
-                FORMAT_VERSION_BIT => out.format_version = value(&mut map, ctx, path, U32)?,
-                TRAINER_VERSION_BIT => string(&mut map, ctx, path, &mut out.trainer_version)?,
-                INPUT_DIM_BIT => out.input_dim = value(&mut map, ctx, path, U32)?,
-                LATENT_BIT => out.latent = value(&mut map, ctx, path, U32)?,
-                IMAGE_SHAPE_BIT => {
-                    out.image_shape = value(&mut map, ctx, path, "null or [rows, columns]")?
+        read_object(
+            &mut map,
+            ctx,
+            root,
+            &MANIFEST_FIELDS,
+            MANIFEST_REQUIRED,
+            |map, ctx, bit, path| {
+                match bit {
+                    FORMAT_VERSION_BIT => out.format_version = value(map, ctx, path, U32)?,
+                    TRAINER_VERSION_BIT => string(map, ctx, path, &mut out.trainer_version)?,
+                    INPUT_DIM_BIT => out.input_dim = value(map, ctx, path, U32)?,
+                    LATENT_BIT => out.latent = value(map, ctx, path, U32)?,
+                    IMAGE_SHAPE_BIT => {
+                        out.image_shape = value(map, ctx, path, "null or [rows, columns]")?
+                    }
+                    SCALING_BIT => {
+                        out.scaling = one_of(
+                            map,
+                            ctx,
+                            path,
+                            &[("unit", Scaling::Unit), ("real", Scaling::Real)],
+                            "\"unit\" or \"real\"",
+                        )?
+                    }
+                    GAMMA1_BIT => out.gamma_stage1 = value(map, ctx, path, NUMBER)?,
+                    GAMMA2_BIT => out.gamma_stage2 = value(map, ctx, path, NUMBER)?,
+                    ROBUST_BIT => out.robust = value(map, ctx, path, "true or false")?,
+                    GRAPHS_BIT => {
+                        ctx.at(path, "an array of graph objects");
+                        map.next_value_seed(GraphsSeed {
+                            out: &mut out.graphs,
+                            ctx,
+                            path,
+                        })?
+                    }
+                    STANDARDIZATION_BIT => {
+                        out.standardization = value(
+                            map,
+                            ctx,
+                            path,
+                            "null or {\"center\": number, \"scale\": number}",
+                        )?
+                    }
+                    _ => {
+                        ctx.at(path, "null or an outlier calibration object");
+                        map.next_value_seed(OutlierSeed {
+                            out: &mut out.outlier,
+                            ctx,
+                            path,
+                        })?
+                    }
                 }
-                SCALING_BIT => {
-                    out.scaling = one_of(
-                        &mut map,
-                        ctx,
-                        path,
-                        &[("unit", Scaling::Unit), ("real", Scaling::Real)],
-                        "\"unit\" or \"real\"",
-                    )?
-                }
-                GAMMA1_BIT => out.gamma_stage1 = value(&mut map, ctx, path, NUMBER)?,
-                GAMMA2_BIT => out.gamma_stage2 = value(&mut map, ctx, path, NUMBER)?,
-                ROBUST_BIT => out.robust = value(&mut map, ctx, path, "true or false")?,
-                GRAPHS_BIT => {
-                    ctx.at(path, "an array of graph objects");
-                    map.next_value_seed(GraphsSeed {
-                        out: &mut out.graphs,
-                        ctx,
-                        path,
-                    })?
-                }
-                STANDARDIZATION_BIT => {
-                    out.standardization = value(
-                        &mut map,
-                        ctx,
-                        path,
-                        "null or {\"center\": number, \"scale\": number}",
-                    )?
-                }
-                OUTLIER_BIT => {
-                    ctx.at(path, "null or an outlier calibration object");
-                    map.next_value_seed(OutlierSeed {
-                        out: &mut out.outlier,
-                        ctx,
-                        path,
-                    })?
-                }
-                // `known` gives only the bits above.
-                _ => map.next_value::<IgnoredAny>().map(drop)?,
-            }
-        }
-        seen.require(&MANIFEST_FIELDS, MANIFEST_REQUIRED, ctx, root)
+                Ok(())
+            },
+        )
     }
 }
 
@@ -492,7 +509,8 @@ const ROLE_BIT: u32 = 1;
 const PRECISION_BIT: u32 = 1 << 1;
 const FILE_BIT: u32 = 1 << 2;
 const SHA_BIT: u32 = 1 << 3;
-const GRAPH_REQUIRED: u32 = 0b1_1111;
+/// All of them.
+const GRAPH_REQUIRED: u32 = (1 << GRAPH_FIELDS.len()) - 1;
 
 impl<'de> Visitor<'de> for GraphSeed<'_> {
     type Value = ();
@@ -502,50 +520,42 @@ impl<'de> Visitor<'de> for GraphSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (out, ctx, at) = (self.out, self.ctx, self.path);
-        let mut seen = Seen(0);
-        loop {
-            // As in the manifest's own object: errors here belong to the value just read.
-            let Some(key) = map.next_key::<&str>()? else {
-                break;
-            };
-            let Some((name, bit)) = known(&GRAPH_FIELDS, key) else {
-                // Fields of later versions are skipped (their nesting was bounded above).
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let path = at.then(PathStep::Key(name));
-            seen.mark(bit, ctx, path)?;
-            match bit {
-                ROLE_BIT => {
-                    out.role = one_of(
-                        &mut map,
-                        ctx,
-                        path,
-                        &[
-                            ("sampler", GraphRole::Sampler),
-                            ("filter", GraphRole::Filter),
-                        ],
-                        "\"sampler\" or \"filter\"",
-                    )?
+        let (out, ctx) = (self.out, self.ctx);
+        read_object(
+            &mut map,
+            ctx,
+            self.path,
+            &GRAPH_FIELDS,
+            GRAPH_REQUIRED,
+            |map, ctx, bit, path| {
+                match bit {
+                    ROLE_BIT => {
+                        out.role = one_of(
+                            map,
+                            ctx,
+                            path,
+                            &[GraphRole::Sampler, GraphRole::Filter].map(|r| (r.name(), r)),
+                            "\"sampler\" or \"filter\"",
+                        )?
+                    }
+                    PRECISION_BIT => {
+                        out.precision = one_of(
+                            map,
+                            ctx,
+                            path,
+                            &Precision::ALL.map(|p| (p.name(), p)),
+                            "\"fp32\", \"fp16\" or \"fp16w\"",
+                        )?
+                    }
+                    FILE_BIT => string(map, ctx, path, &mut out.file)?,
+                    SHA_BIT => string(map, ctx, path, &mut out.sha256)?,
+                    _ => {
+                        out.bytes = value(map, ctx, path, "a byte count (a non-negative integer)")?
+                    }
                 }
-                PRECISION_BIT => {
-                    out.precision = one_of(
-                        &mut map,
-                        ctx,
-                        path,
-                        &Precision::ALL.map(|p| (p.name(), p)),
-                        "\"fp32\", \"fp16\" or \"fp16w\"",
-                    )?
-                }
-                FILE_BIT => string(&mut map, ctx, path, &mut out.file)?,
-                SHA_BIT => string(&mut map, ctx, path, &mut out.sha256)?,
-                _ => {
-                    out.bytes = value(&mut map, ctx, path, "a byte count (a non-negative integer)")?
-                }
-            }
-        }
-        seen.require(&GRAPH_FIELDS, GRAPH_REQUIRED, ctx, at)
+                Ok(())
+            },
+        )
     }
 }
 
@@ -593,46 +603,32 @@ impl<'de> Visitor<'de> for OutlierSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (ctx, at) = (self.ctx, self.path);
-        // Filled where it stays: `get_or_insert_with` would build the 16 KiB value on the
-        // stack first.
-        if self.out.is_none() {
-            *self.out = Some(OutlierThresholds::EMPTY);
-        }
-        let Some(out) = self.out.as_mut() else {
-            return Err(ctx.fail(at, FieldProblem::NotJson));
-        };
-        out.element_noise.clear();
-        out.value_range = None;
-        let mut seen = Seen(0);
-        loop {
-            // As in the manifest's own object: errors here belong to the value just read.
-            let Some(key) = map.next_key::<&str>()? else {
-                break;
-            };
-            let Some((name, bit)) = known(&OUTLIER_FIELDS, key) else {
-                // Fields of later versions are skipped (their nesting was bounded above).
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let path = at.then(PathStep::Key(name));
-            seen.mark(bit, ctx, path)?;
-            match bit {
-                SCORE_BIT => out.score_threshold = value(&mut map, ctx, path, NUMBER)?,
-                ELEMENT_BIT => out.element_threshold = value(&mut map, ctx, path, NUMBER)?,
-                CONTAMINATION_BIT => out.contamination = value(&mut map, ctx, path, NUMBER)?,
-                RANGE_BIT => out.value_range = value(&mut map, ctx, path, "null or [min, max]")?,
-                _ => {
-                    ctx.at(path, "an array of numbers");
-                    map.next_value_seed(NoiseSeed {
-                        out: &mut out.element_noise,
-                        ctx: &mut *ctx,
-                        path,
-                    })?
+        // Filled where it stays: the required fields are all written below, the others reset.
+        let out = self.out.insert(OutlierThresholds::EMPTY);
+        read_object(
+            &mut map,
+            self.ctx,
+            self.path,
+            &OUTLIER_FIELDS,
+            OUTLIER_REQUIRED,
+            |map, ctx, bit, path| {
+                match bit {
+                    SCORE_BIT => out.score_threshold = value(map, ctx, path, NUMBER)?,
+                    ELEMENT_BIT => out.element_threshold = value(map, ctx, path, NUMBER)?,
+                    CONTAMINATION_BIT => out.contamination = value(map, ctx, path, NUMBER)?,
+                    RANGE_BIT => out.value_range = value(map, ctx, path, "null or [min, max]")?,
+                    _ => {
+                        ctx.at(path, "an array of numbers");
+                        map.next_value_seed(NoiseSeed {
+                            out: &mut out.element_noise,
+                            ctx,
+                            path,
+                        })?
+                    }
                 }
-            }
-        }
-        seen.require(&OUTLIER_FIELDS, OUTLIER_REQUIRED, ctx, at)
+                Ok(())
+            },
+        )
     }
 }
 
