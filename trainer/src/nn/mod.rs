@@ -1,6 +1,7 @@
 //! Building blocks on candle: a named parameter store, dense layers, MLPs, a convolutional
 //! decoder and the optimiser.
 
+mod adam_update;
 mod adamw;
 mod bias_add;
 mod conv_decoder;
