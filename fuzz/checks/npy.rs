@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use edgevae_trainer::data::npy;
+use edgevae_trainer::data::{npy, Values};
 
 /// Runs one input; a panic is a bug.
 pub fn check_input(data: &[u8]) {
@@ -16,9 +16,9 @@ pub fn check_input(data: &[u8]) {
     };
     assert!((1..=4).contains(&array.shape.len()));
     assert_eq!(array.shape.iter().product::<usize>(), array.values.len());
-    assert!(array.values.iter().all(|v| v.is_finite()));
-    if !array.from_u8 {
-        let bytes = npy::encode_f32(&array.shape, &array.values).expect("encode");
+    assert!(array.values.as_f32().iter().all(|v| v.is_finite()));
+    if let Values::Floats(floats) = &array.values {
+        let bytes = npy::encode_f32(&array.shape, floats).expect("encode");
         let again = npy::parse(path, &bytes).expect("re-parse what was encoded");
         assert_eq!(again.shape, array.shape);
         assert_eq!(again.values, array.values);

@@ -98,7 +98,7 @@ fn train_writes_a_complete_run_directory() {
     ]));
     let arr = edgevae_trainer::data::npy::read(&npy).expect("npy");
     assert_eq!(arr.shape, vec![30, 784]);
-    assert!(arr.values.iter().all(|v| (0.0..=1.0).contains(v)));
+    assert!(arr.values.as_f32().iter().all(|v| (0.0..=1.0).contains(v)));
     let png = dir.path().join("s.png");
     ok(&edgevae(&[
         "sample",

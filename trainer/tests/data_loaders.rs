@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use edgevae_trainer::data::manifold::ManifoldSpec;
 use edgevae_trainer::data::{
     corrupt, idx, load_splits, npy, Corruption, DataError, DataSource, Dataset, LoadOptions,
-    Scaling,
+    Scaling, Values,
 };
 
 use data_files::{f32_be, gzip, idx_bytes, npy_v1};
@@ -66,7 +66,7 @@ fn u8_images(n: usize, rows: usize, cols: usize) -> Vec<u8> {
 
 fn mask_fraction(ds: &Dataset) -> f64 {
     let mask = ds.outlier_mask.as_ref().expect("outlier mask");
-    assert_eq!(mask.len(), ds.values.len());
+    assert_eq!(mask.len(), ds.values().len());
     mask.iter().filter(|&&m| m).count() as f64 / mask.len() as f64
 }
 
@@ -85,12 +85,14 @@ fn idx_raw_u8_values_are_scaled_to_unit_interval_exactly() {
     let a = idx::read(&path).unwrap();
     assert_eq!(a.dims, vec![2, 2, 3]);
     assert_eq!(a.elem, idx::IdxType::U8);
-    assert_eq!(a.values.len(), 12);
-    assert_eq!(a.values[0], 0.0);
-    assert_eq!(a.values[1], 0.2);
-    assert_eq!(a.values[2], 0.4);
-    assert_eq!(a.values[3], 1.0);
-    for (v, b) in a.values.iter().zip(&payload) {
+    assert_eq!(a.values, Values::Bytes(payload.clone()));
+    let values = a.values.as_f32();
+    assert_eq!(values.len(), 12);
+    assert_eq!(values[0], 0.0);
+    assert_eq!(values[1], 0.2);
+    assert_eq!(values[2], 0.4);
+    assert_eq!(values[3], 1.0);
+    for (v, b) in values.iter().zip(&payload) {
         assert_eq!(*v, f32::from(*b) / 255.0);
         assert!((0.0..=1.0).contains(v));
     }
@@ -117,7 +119,7 @@ fn idx_parse_in_memory_matches_read_from_file() {
     let read = idx::read(&path).unwrap();
     assert_eq!(parsed.dims, read.dims);
     assert_eq!(parsed.values, read.values);
-    assert_eq!(parsed.values[0], 9.0 / 255.0);
+    assert_eq!(parsed.values.as_f32()[0], 9.0 / 255.0);
 }
 
 #[test]
@@ -128,9 +130,9 @@ fn idx_f32_big_endian_values_are_taken_as_they_are() {
     let raw = idx::read(&write(dir.path(), "f-idx2-float", &bytes)).unwrap();
     assert_eq!(raw.elem, idx::IdxType::F32);
     assert_eq!(raw.dims, vec![3, 2]);
-    assert_eq!(raw.values, values);
+    assert_eq!(raw.values, Values::Floats(values.to_vec()));
     let gz = idx::read(&write(dir.path(), "f-idx2-float.gz", &gzip(&bytes))).unwrap();
-    assert_eq!(gz.values, values);
+    assert_eq!(gz.values, raw.values);
 }
 
 #[test]
@@ -204,6 +206,8 @@ fn mnist_directory_gives_train_val_and_test_splits() {
         assert_eq!(ds.image_shape, Some((r, c)));
         assert_eq!(ds.scaling, Scaling::Unit);
         assert!(ds.clean.is_none() && ds.outlier_mask.is_none());
+        // u8 images stay bytes in memory (a quarter of f32's size); batches convert them.
+        assert!(ds.is_bytes());
     }
     // Train and val partition the training images: every image exactly once.
     let mut got = rows(&s.train);
@@ -223,8 +227,9 @@ fn mnist_directory_gives_train_val_and_test_splits() {
     assert_eq!(test.len(), n_test);
     assert_eq!(test.image_shape, Some((r, c)));
     assert_eq!(test.scaling, Scaling::Unit);
+    assert!(test.is_bytes());
     let want_test: Vec<f32> = test_bytes.iter().map(|&b| f32::from(b) / 255.0).collect();
-    assert_eq!(test.values, want_test);
+    assert_eq!(test.values(), want_test);
 }
 
 #[test]
@@ -330,10 +335,9 @@ fn npy_f32_round_trips_through_encode_and_read() {
     let path = write(dir.path(), "a.npy", &bytes);
     let a = npy::read(&path).unwrap();
     assert_eq!(a.shape, vec![5, 3]);
-    assert_eq!(a.values, values);
-    assert!(!a.from_u8);
+    assert_eq!(a.values, Values::Floats(values.clone()));
     let b = npy::parse(&path, &bytes).unwrap();
-    assert_eq!(b.values, values);
+    assert_eq!(b.values, a.values);
 }
 
 #[test]
@@ -347,9 +351,9 @@ fn npy_u8_round_trips_scaled_to_unit_interval() {
     );
     let a = npy::read(&path).unwrap();
     assert_eq!(a.shape, vec![4, 3, 2]);
-    assert!(a.from_u8);
+    assert_eq!(a.values, Values::Bytes(raw.clone()));
     let want: Vec<f32> = raw.iter().map(|&b| f32::from(b) / 255.0).collect();
-    assert_eq!(a.values, want);
+    assert_eq!(a.values.as_f32(), want);
 }
 
 #[test]
@@ -438,14 +442,14 @@ fn npy_hand_written_little_and_big_endian_f4_parse() {
     let path = write(dir.path(), "le.npy", &npy_v1("<f4", false, "(2, 3)", &le));
     let a = npy::read(&path).unwrap();
     assert_eq!(a.shape, vec![2, 3]);
-    assert_eq!(a.values, values);
+    assert_eq!(a.values, Values::Floats(values.to_vec()));
     let path = write(
         dir.path(),
         "be.npy",
         &npy_v1(">f4", false, "(2, 3)", &f32_be(&values)),
     );
     let a = npy::read(&path).unwrap();
-    assert_eq!(a.values, values);
+    assert_eq!(a.values, Values::Floats(values.to_vec()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -982,16 +986,16 @@ fn sprites_are_deterministic_per_seed() {
     let a = sprites(40, 3);
     let b = sprites(40, 3);
     let c = sprites(40, 4);
-    assert_eq!(a.train.values, b.train.values);
-    assert_eq!(a.val.values, b.val.values);
+    assert_eq!(a.train.values(), b.train.values());
+    assert_eq!(a.val.values(), b.val.values());
     assert_eq!(
-        a.test.as_ref().unwrap().values,
-        b.test.as_ref().unwrap().values
+        a.test.as_ref().unwrap().values(),
+        b.test.as_ref().unwrap().values()
     );
-    assert_ne!(a.train.values, c.train.values);
+    assert_ne!(a.train.values(), c.train.values());
     assert_ne!(
-        a.test.as_ref().unwrap().values,
-        c.test.as_ref().unwrap().values
+        a.test.as_ref().unwrap().values(),
+        c.test.as_ref().unwrap().values()
     );
 }
 
@@ -1033,8 +1037,8 @@ fn manifold_with_outliers_is_real_with_clean_copy_and_mask() {
         assert_eq!(ds.image_shape, None);
         let clean = ds.clean.as_ref().expect("clean copy");
         let mask = ds.outlier_mask.as_ref().expect("outlier mask");
-        assert_eq!(clean.len(), ds.values.len());
-        for ((v, c), m) in ds.values.iter().zip(clean).zip(mask) {
+        assert_eq!(clean.len(), ds.values().len());
+        for ((v, c), m) in ds.values().iter().zip(clean).zip(mask) {
             assert!(v.is_finite());
             if *m {
                 assert_ne!(v, c);
@@ -1066,7 +1070,7 @@ fn manifold_without_outliers_has_no_clean_copy() {
     assert_eq!(s.train.scaling, Scaling::Real);
     assert!(s.train.clean.is_none() && s.train.outlier_mask.is_none());
     let a = load_splits(&src, &LoadOptions::default()).unwrap();
-    assert_eq!(a.train.values, s.train.values);
+    assert_eq!(a.train.values(), s.train.values());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1086,7 +1090,7 @@ fn check_corrupted_unit(ds: &Dataset, fraction: f64) {
     let f = mask_fraction(ds);
     assert!((f - fraction).abs() < 0.05, "mask fraction {f}");
     let mut changed = 0usize;
-    for ((v, c), m) in ds.values.iter().zip(clean).zip(mask) {
+    for ((v, c), m) in ds.values().iter().zip(clean).zip(mask) {
         assert!((0.0..=1.0).contains(v));
         if *m {
             changed += usize::from(v != c);
@@ -1118,9 +1122,12 @@ fn corrupt_sprites_replaces_a_fraction_and_keeps_clean_copy() {
         },
     )
     .unwrap();
-    assert_eq!(s.train.clean.as_ref().unwrap(), &plain.train.values);
-    assert_eq!(s.val.clean.as_ref().unwrap(), &plain.val.values);
-    assert_eq!(test.clean.as_ref().unwrap(), &plain.test.unwrap().values);
+    assert_eq!(s.train.clean.as_deref().unwrap(), &plain.train.values()[..]);
+    assert_eq!(s.val.clean.as_deref().unwrap(), &plain.val.values()[..]);
+    assert_eq!(
+        test.clean.as_deref().unwrap(),
+        &plain.test.unwrap().values()[..]
+    );
 }
 
 #[test]
@@ -1128,11 +1135,11 @@ fn corrupt_is_deterministic_per_seed() {
     let src = DataSource::Sprites { n: 100 };
     let a = load_splits(&src, &corrupt_opts(0.25, 9)).unwrap();
     let b = load_splits(&src, &corrupt_opts(0.25, 9)).unwrap();
-    assert_eq!(a.train.values, b.train.values);
+    assert_eq!(a.train.values(), b.train.values());
     assert_eq!(a.train.outlier_mask, b.train.outlier_mask);
-    assert_eq!(a.val.values, b.val.values);
+    assert_eq!(a.val.values(), b.val.values());
     let (ta, tb) = (a.test.unwrap(), b.test.unwrap());
-    assert_eq!(ta.values, tb.values);
+    assert_eq!(ta.values(), tb.values());
     assert_eq!(ta.outlier_mask, tb.outlier_mask);
     let c = load_splits(&src, &corrupt_opts(0.25, 10)).unwrap();
     assert_ne!(a.train.outlier_mask, c.train.outlier_mask);
@@ -1150,7 +1157,7 @@ fn corrupt_of_zero_changes_nothing() {
         },
     )
     .unwrap();
-    assert_eq!(a.train.values, b.train.values);
+    assert_eq!(a.train.values(), b.train.values());
     assert!(a.train.clean.is_none() && a.train.outlier_mask.is_none());
 }
 
@@ -1174,7 +1181,7 @@ fn corrupt_manifold_adds_to_existing_outliers() {
         "combined fraction {f}, want about {want}"
     );
     let clean = s.train.clean.as_ref().unwrap();
-    for ((v, c), m) in s.train.values.iter().zip(clean).zip(new) {
+    for ((v, c), m) in s.train.values().iter().zip(clean).zip(new) {
         if !m {
             assert_eq!(v, c);
         }
@@ -1199,7 +1206,7 @@ fn corrupt_function_on_real_data_uses_unbounded_noise() {
     assert!((f - 0.5).abs() < 0.05, "{f}");
     // N(0, 1) noise: some replaced values fall outside [0, 1].
     let outside = ds
-        .values
+        .values()
         .iter()
         .zip(mask)
         .filter(|(v, m)| **m && !(0.0..=1.0).contains(*v))
@@ -1214,5 +1221,5 @@ fn corrupt_function_on_real_data_uses_unbounded_noise() {
         },
         "u",
     );
-    assert_ne!(other.values, ds.values, "streams must differ");
+    assert_ne!(other.values(), ds.values(), "streams must differ");
 }

@@ -271,7 +271,7 @@ fn assert_filter_matches_candle(run: &LoadedRun, model_dir: &Path, rows: &Datase
     // data-unit outputs mapped back (the graphs do both at their ports).
     let (n, d) = (rows.len(), rows.dim);
     let std = run.config.standardization;
-    let mut model_rows = rows.values.clone();
+    let mut model_rows = rows.values().into_owned();
     if let Some(s) = &std {
         standardize::to_model(s, &mut model_rows);
     }
@@ -303,7 +303,7 @@ fn assert_filter_matches_candle(run: &LoadedRun, model_dir: &Path, rows: &Datase
     ] {
         let model = ModelDir::open(model_dir, options(precision)).expect("open model");
         let mut filter = model.filter().expect("filter");
-        let outputs = filter.graph_outputs(&rows.values, n).expect("run graph");
+        let outputs = filter.graph_outputs(&rows.values(), n).expect("run graph");
         let names: Vec<&str> = outputs.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(names, ["z_mean", "z_log_var", "x_mean", "x_log_var"]);
         for ((name, got), (_, want)) in outputs.iter().zip(&reference) {
@@ -316,7 +316,7 @@ fn assert_filter_matches_candle(run: &LoadedRun, model_dir: &Path, rows: &Datase
         // The filter's reconstruction is the graph's x_mean.
         let mut out = FilterOutput::new(n, d);
         filter
-            .filter_into(&rows.values, n, 1, &mut out)
+            .filter_into(&rows.values(), n, 1, &mut out)
             .expect("filter");
         assert_eq!(out.reconstruction(), &outputs[2].1[..]);
     }
@@ -387,7 +387,7 @@ fn calibration_round_trips_bit_exactly_and_uncalibrated_models_do_not_filter() {
     // Without an explicit threshold, the prior and the calibration values' range set it.
     let from_prior = calibrate(&run, &rows, &CalibrationOptions::default()).expect("calibration");
     let (lo, hi) = rows
-        .values
+        .values()
         .iter()
         .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
     let range = f64::from(hi) - f64::from(lo);
@@ -439,7 +439,7 @@ fn plant_outliers(rows: &Dataset, per_row: usize, seed: u64) -> (Vec<f32>, Vec<b
     let d = rows.dim;
     let mut rng = GaussianRng::new(seed);
     let mut draw = vec![0.0f32; 3];
-    let mut values = rows.values.clone();
+    let mut values = rows.values().into_owned();
     let mut planted = vec![false; values.len()];
     for i in (0..rows.len()).step_by(2) {
         let mut placed = 0;
@@ -541,7 +541,7 @@ fn detect(case: &PlantedCase, passes: usize) -> Detection {
     };
     let mse = |a: &[f32]| {
         a.iter()
-            .zip(&case.clean.values)
+            .zip(case.clean.values().iter())
             .map(|(x, y)| f64::from(x - y).powi(2))
             .sum::<f64>()
             / a.len() as f64

@@ -22,7 +22,7 @@ fn huge_values_in_real_valued_data_are_masked_and_flag_the_row() {
 
     let n = 4;
     let d = rows.dim;
-    let mut x = rows.values[..n * d].to_vec();
+    let mut x = rows.values()[..n * d].to_vec();
     let planted: Vec<usize> = (0..d).step_by(7).collect();
     for &j in &planted {
         x[j] = if j % 2 == 0 { 3.0e38 } else { -3.0e38 };
@@ -32,7 +32,7 @@ fn huge_values_in_real_valued_data_are_masked_and_flag_the_row() {
     let mut out = FilterOutput::new(n, d);
     // Row 0's reconstruction from its clean values, for what the planted values do to the rest.
     filter
-        .filter_into(&rows.values[..n * d], n, 1, &mut out)
+        .filter_into(&rows.values()[..n * d], n, 1, &mut out)
         .expect("clean batch");
     let clean_reconstruction = out.reconstruction()[..d].to_vec();
     let others_moved = |out: &FilterOutput| {

@@ -211,7 +211,7 @@ fn clean_reconstruction_mse(run: &LoadedRun) -> edgevae_trainer::Result<f64> {
         .as_ref()
         .expect("manifold with outliers keeps the clean copy");
     // In the data's units, as a user reads them (the run standardises real-valued rows).
-    let recon = run.reconstruct(&val.values)?;
+    let recon = run.reconstruct(&val.values())?;
     Ok(recon
         .iter()
         .zip(clean)

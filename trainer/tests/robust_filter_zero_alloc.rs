@@ -23,7 +23,7 @@ fn robust_filter_into_allocates_nothing_after_warm_up() {
     let d = model.input_dim();
     let mut out = FilterOutput::new(64, d);
     for n in [1usize, 64] {
-        let mut x = rows.values[..n * d].to_vec();
+        let mut x = rows.values()[..n * d].to_vec();
         // Something for the mask to find.
         x.iter_mut().step_by(7).for_each(|v| *v += 5.0);
         filter.filter_into(&x, n, 1, &mut out).expect("warm-up");

@@ -36,9 +36,9 @@ fn raw_units_round_trip_through_training_export_and_the_runtime() {
     )
     .expect("manifold")
     .train;
-    let (m0, s0) = mean_sd(&unit.values);
+    let (m0, s0) = mean_sd(&unit.values());
     let raw: Vec<f32> = unit
-        .values
+        .values()
         .iter()
         .map(|&v| ((f64::from(v) - m0) / s0 * 10.0 + 50.0) as f32)
         .collect();
@@ -72,7 +72,7 @@ fn raw_units_round_trip_through_training_export_and_the_runtime() {
         "run samples: mean {m}, sd {sd}"
     );
     let rows = validation_rows(&run).expect("validation rows");
-    let recon = run.reconstruct(&rows.values).expect("reconstruct");
+    let recon = run.reconstruct(&rows.values()).expect("reconstruct");
     let (m, _) = mean_sd(&recon);
     assert!((m - 50.0).abs() < 5.0, "run reconstructions: mean {m}");
 
@@ -116,7 +116,7 @@ fn raw_units_round_trip_through_training_export_and_the_runtime() {
 
         // Rows with planted outliers 8 spreads out: masked, cleaned to data-unit values.
         let m = 20;
-        let mut x = rows.values[..m * d].to_vec();
+        let mut x = rows.values()[..m * d].to_vec();
         for v in x.iter_mut().step_by(11) {
             *v += 8.0 * s.scale;
         }
@@ -136,7 +136,7 @@ fn raw_units_round_trip_through_training_export_and_the_runtime() {
         );
         let recon_err: f64 = (0..m * d)
             .step_by(11)
-            .map(|i| f64::from((out.cleaned()[i] - rows.values[i]).abs()))
+            .map(|i| f64::from((out.cleaned()[i] - rows.values()[i]).abs()))
             .sum::<f64>()
             / (m * d).div_ceil(11) as f64;
         // In model units (the graphs not undoing the standardisation) they would be about 50

@@ -129,7 +129,7 @@ pub fn run(args: OutliersArgs) -> anyhow::Result<()> {
     }
     let noisy = edgevae_trainer::report::outlier_eval::nmse(
         data.clean.as_deref().unwrap_or(&[]),
-        &data.values,
+        &data.values(),
     );
     println!("(the corrupted input itself: NMSE {noisy:.4})");
     if let Some(path) = &args.csv {

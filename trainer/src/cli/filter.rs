@@ -62,22 +62,25 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
     );
     let n = data.len();
     anyhow::ensure!(n > 0, "{input}: no rows to filter");
-    if let Some(k) = data.values.iter().position(|v| !v.is_finite()) {
+    let scaling = data.scaling;
+    // Filtered in place: the cleaned rows overwrite the input.
+    let values = data.values_mut();
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
         anyhow::bail!(
             "{input}: row {}, column {} is {}; the filter needs finite values",
             k / d,
             k % d,
-            data.values[k]
+            values[k]
         );
     }
-    if model.manifest.scaling == ModelScaling::Unit && data.scaling == Scaling::Real {
+    if model.manifest.scaling == ModelScaling::Unit && scaling == Scaling::Real {
         eprintln!(
             "warning: {input}: values outside [0, 1], but the model was trained on [0, 1] pixels"
         );
     }
 
     let shown = n.min(GRID_ROWS);
-    let grid_inputs = data.values[..shown * d].to_vec();
+    let grid_inputs = values[..shown * d].to_vec();
     let mut mask = vec![0u8; n * d];
     let mut scores = Vec::with_capacity(n);
     let mut outlier_rows = 0usize;
@@ -85,11 +88,7 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
     let mut out = FilterOutput::new(CHUNK.min(n), d);
     let filter_start = Instant::now();
     // The cleaned rows overwrite the input chunk by chunk (its first rows were copied for the grid).
-    for (rows, mask_rows) in data
-        .values
-        .chunks_mut(CHUNK * d)
-        .zip(mask.chunks_mut(CHUNK * d))
-    {
+    for (rows, mask_rows) in values.chunks_mut(CHUNK * d).zip(mask.chunks_mut(CHUNK * d)) {
         let m = rows.len() / d;
         filter
             .filter_into(rows, m, args.passes, &mut out)
@@ -104,7 +103,7 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    write_npy(&args.out.join("cleaned.npy"), &[n, d], &data.values)?;
+    write_npy(&args.out.join("cleaned.npy"), &[n, d], values)?;
     write_npy(&args.out.join("mask.npy"), &[n, d], &mask)?;
     write_npy(&args.out.join("scores.npy"), &[n], &scores)?;
     let grid = match model.manifest.image_shape {
@@ -114,7 +113,7 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
                 let row = i * d..(i + 1) * d;
                 images.extend_from_slice(&grid_inputs[row.clone()]);
                 images.extend(mask[row.clone()].iter().map(|&v| f32::from(v)));
-                images.extend_from_slice(&data.values[row]);
+                images.extend_from_slice(&values[row]);
             }
             let path = args.out.join("grid.png");
             write_grid_png(&path, &images, 3 * shown, (r as usize, c as usize), 3)?;

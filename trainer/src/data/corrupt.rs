@@ -18,14 +18,18 @@ pub fn corrupt(data: &mut Dataset, corruption: Corruption, stream: &str) {
         return;
     }
     let mut rng = SeededRng::derive(corruption.seed, stream, 0);
-    let clean = data.clean.take().unwrap_or_else(|| data.values.clone());
+    let clean = match data.clean.take() {
+        Some(c) => c,
+        None => data.values().into_owned(),
+    };
     let mut mask = data
         .outlier_mask
         .take()
         .unwrap_or_else(|| vec![false; clean.len()]);
-    for (i, v) in data.values.iter_mut().enumerate() {
+    let scaling = data.scaling;
+    for (i, v) in data.values_mut().iter_mut().enumerate() {
         if rng.uniform() < corruption.fraction {
-            *v = match data.scaling {
+            *v = match scaling {
                 Scaling::Unit => rng.uniform(),
                 Scaling::Real => rng.normal(),
             };

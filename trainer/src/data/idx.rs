@@ -7,7 +7,7 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
-use super::{file_bytes, DataError};
+use super::{file_bytes, DataError, Values};
 
 /// Refuse headers that claim more than this many elements (4 GiB of u8, 16 GiB of f32); below
 /// that, memory is only committed as payload bytes actually arrive.
@@ -40,12 +40,12 @@ impl IdxType {
     }
 }
 
-/// A decoded IDX array: values as f32 (u8 scaled to [0, 1]), with its dimensions.
+/// A decoded IDX array with its dimensions: u8 payloads stay bytes, f32 ones are decoded.
 #[derive(Clone, Debug)]
 pub struct IdxArray {
     pub dims: Vec<usize>,
     pub elem: IdxType,
-    pub values: Vec<f32>,
+    pub values: Values,
 }
 
 struct Header {
@@ -93,24 +93,37 @@ fn check_magic(path: &Path, magic: [u8; 4]) -> Result<u8, DataError> {
     Ok(ndims)
 }
 
-fn decode_payload(elem: IdxType, bytes: &[u8]) -> Vec<f32> {
+/// The values of `bytes[skip..]`; a u8 payload keeps the buffer (the header is drained off it).
+fn decode_payload(elem: IdxType, mut bytes: Vec<u8>, skip: usize) -> Values {
     match elem {
-        IdxType::U8 => bytes.iter().map(|&b| f32::from(b) / 255.0).collect(),
-        IdxType::F32 => bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
+        IdxType::U8 => {
+            bytes.drain(..skip);
+            Values::Bytes(bytes)
+        }
+        IdxType::F32 => Values::Floats(
+            bytes[skip..]
+                .chunks_exact(4)
+                .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
     }
 }
 
-fn finish(path: &Path, header: Header, payload: &[u8]) -> Result<IdxArray, DataError> {
-    let values = decode_payload(header.elem, payload);
-    if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(DataError::NonFinite {
-            path: path.to_path_buf(),
-            index,
-            value,
-        });
+fn finish(
+    path: &Path,
+    header: Header,
+    payload: Vec<u8>,
+    skip: usize,
+) -> Result<IdxArray, DataError> {
+    let values = decode_payload(header.elem, payload, skip);
+    if let Values::Floats(f) = &values {
+        if let Some((index, &value)) = f.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(DataError::NonFinite {
+                path: path.to_path_buf(),
+                index,
+                value,
+            });
+        }
     }
     Ok(IdxArray {
         dims: header.dims.iter().map(|&d| d as usize).collect(),
@@ -121,6 +134,19 @@ fn finish(path: &Path, header: Header, payload: &[u8]) -> Result<IdxArray, DataE
 
 /// Parses an uncompressed IDX image held in memory.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<IdxArray, DataError> {
+    let (header, header_len) = check_framing(path, bytes)?;
+    finish(path, header, bytes.to_vec(), header_len)
+}
+
+/// `parse` on a buffer it may keep: a u8 file's values are the file's own bytes, not a copy.
+fn parse_owned(path: &Path, bytes: Vec<u8>) -> Result<IdxArray, DataError> {
+    let (header, header_len) = check_framing(path, &bytes)?;
+    finish(path, header, bytes, header_len)
+}
+
+/// The header, checked, and its length, once the payload is known to have exactly the promised
+/// length.
+fn check_framing(path: &Path, bytes: &[u8]) -> Result<(Header, usize), DataError> {
     let truncated = |expected: u64| DataError::Truncated {
         path: path.to_path_buf(),
         expected,
@@ -147,7 +173,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IdxArray, DataError> {
             extra: actual - expected,
         });
     }
-    finish(path, header, &bytes[header_len..])
+    Ok((header, header_len))
 }
 
 /// Reads an IDX stream (the gzip case): header first, so a lying header is refused before any
@@ -204,7 +230,7 @@ pub fn read_stream(path: &Path, mut reader: impl Read) -> Result<IdxArray, DataE
             extra: got - header.payload_bytes + rest,
         });
     }
-    finish(path, header, &payload)
+    finish(path, header, payload, 0)
 }
 
 /// Whether the file starts with the gzip magic bytes.
@@ -230,7 +256,6 @@ pub fn read(path: &Path) -> Result<IdxArray, DataError> {
         // after it (a second member, or garbage) was ignored instead of refused as trailing.
         read_stream(path, MultiGzDecoder::new(BufReader::new(file)))
     } else {
-        let bytes = file_bytes::read(path)?;
-        parse(path, &bytes)
+        parse_owned(path, file_bytes::read(path)?)
     }
 }

@@ -13,6 +13,6 @@ pub mod sprites;
 pub mod standardize;
 
 pub use corrupt::{corrupt, Corruption};
-pub use dataset::{Dataset, Scaling, Splits};
+pub use dataset::{byte_value, Dataset, Scaling, Splits, Values};
 pub use error::DataError;
 pub use source::{load_file, load_splits, DataSource, LoadOptions};

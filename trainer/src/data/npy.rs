@@ -6,15 +6,13 @@ use std::path::Path;
 
 use npyz::{DType, NpyFile, NpyHeader, TypeChar, WriterBuilder};
 
-use super::{file_bytes, DataError};
+use super::{file_bytes, DataError, Values};
 
-/// A decoded npy array as f32, with its shape.
+/// A decoded npy array with its shape: uint8 arrays stay bytes, float32 ones are f32.
 #[derive(Clone, Debug)]
 pub struct NpyArray {
     pub shape: Vec<usize>,
-    pub values: Vec<f32>,
-    /// Whether the file held bytes (scaled by 1/255) rather than floats.
-    pub from_u8: bool,
+    pub values: Values,
 }
 
 /// Parses npy bytes; `path` is only used in errors.
@@ -92,23 +90,22 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<NpyArray, DataError> {
         Some(_) => {}
     }
     let file = NpyFile::with_header(header, rest);
-    let values: Vec<f32> = if from_u8 {
-        let raw: Vec<u8> = file.into_vec().map_err(|e| bad(format!("payload: {e}")))?;
-        raw.into_iter().map(|b| f32::from(b) / 255.0).collect()
+    let values = if from_u8 {
+        Values::Bytes(file.into_vec().map_err(|e| bad(format!("payload: {e}")))?)
     } else {
-        file.into_vec().map_err(|e| bad(format!("payload: {e}")))?
+        let floats: Vec<f32> = file.into_vec().map_err(|e| bad(format!("payload: {e}")))?;
+        if let Some((index, &value)) = floats.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(DataError::NonFinite {
+                path: path.to_path_buf(),
+                index,
+                value,
+            });
+        }
+        Values::Floats(floats)
     };
-    if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(DataError::NonFinite {
-            path: path.to_path_buf(),
-            index,
-            value,
-        });
-    }
     Ok(NpyArray {
         shape: shape.iter().map(|&d| d as usize).collect(),
         values,
-        from_u8,
     })
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::manifold::ManifoldSpec;
 use super::{
-    corrupt, idx, manifold, npy, sprites, Corruption, DataError, Dataset, Scaling, Splits,
+    corrupt, idx, manifold, npy, sprites, Corruption, DataError, Dataset, Scaling, Splits, Values,
 };
 use crate::rng::SeededRng;
 
@@ -156,9 +156,10 @@ pub fn load_splits(source: &DataSource, opts: &LoadOptions) -> Result<Splits, Da
                 ..*spec
             };
             let (values, clean) = manifold::generate(&all, opts.seed);
+            let mask: Vec<bool> = values.iter().zip(&clean).map(|(a, b)| a != b).collect();
             let mut ds = Dataset::new(spec.dim, None, Scaling::Real, values);
             if spec.outliers > 0.0 {
-                ds.outlier_mask = Some(ds.values.iter().zip(&clean).map(|(a, b)| a != b).collect());
+                ds.outlier_mask = Some(mask);
                 ds.clean = Some(clean);
             }
             let train_idx: Vec<usize> = (0..spec.n).collect();
@@ -196,9 +197,11 @@ pub fn load_splits(source: &DataSource, opts: &LoadOptions) -> Result<Splits, Da
     let mut val_idx = val_idx.to_vec();
     train_idx.sort_unstable();
     val_idx.sort_unstable();
+    let val = full.select(&val_idx);
+    full.retain_rows(&train_idx);
     Ok(Splits {
-        train: full.select(&train_idx),
-        val: full.select(&val_idx),
+        train: full,
+        val,
         test,
     })
 }
@@ -224,13 +227,12 @@ pub fn load_file(path: &Path) -> Result<Dataset, DataError> {
                 std::io::Read::read_exact(&mut f, &mut head).map(|()| head == *b"\x93NUMPY")
             })
             .unwrap_or(false);
-    let (shape, values, from_u8) = if is_npy {
+    let (shape, values) = if is_npy {
         let a = npy::read(path)?;
-        (a.shape, a.values, a.from_u8)
+        (a.shape, a.values)
     } else {
         let a = idx::read(path)?;
-        let from_u8 = a.elem == idx::IdxType::U8;
-        (a.dims, a.values, from_u8)
+        (a.dims, a.values)
     };
     if shape.len() < 2 {
         return Err(DataError::Mismatch {
@@ -251,10 +253,10 @@ pub fn load_file(path: &Path) -> Result<Dataset, DataError> {
         }
         _ => None,
     };
-    let scaling = if from_u8 || values.iter().all(|v| (0.0..=1.0).contains(v)) {
-        Scaling::Unit
-    } else {
-        Scaling::Real
+    let scaling = match &values {
+        Values::Bytes(_) => Scaling::Unit,
+        Values::Floats(f) if f.iter().all(|v| (0.0..=1.0).contains(v)) => Scaling::Unit,
+        Values::Floats(_) => Scaling::Real,
     };
     Ok(Dataset::new(dim, image_shape, scaling, values))
 }

@@ -41,7 +41,7 @@ impl Default for CalibrationOptions {
 /// [min, max] of the calibration rows.
 fn min_max(data: &Dataset) -> [f32; 2] {
     let (lo, hi) = data
-        .values
+        .values()
         .iter()
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
@@ -61,12 +61,13 @@ fn value_range(data: &Dataset) -> f64 {
 /// rows), which flagged 5-10 % of clean elements.
 fn element_noise(data: &Dataset, means: &[f32], floor: f32) -> Vec<f32> {
     let (n, d) = (data.len(), data.dim);
+    let values = data.values();
     let mut column = vec![0.0f32; n];
     (0..d)
         .map(|j| {
             for (i, c) in column.iter_mut().enumerate() {
                 let k = i * d + j;
-                let e = data.values[k] - means[k];
+                let e = values[k] - means[k];
                 *c = e * e / CHI2_1_MEDIAN;
             }
             quantile(&mut column, 0.5).unwrap_or(floor).max(floor)
@@ -113,7 +114,7 @@ pub fn calibrate(
             })?
         }
     };
-    let (means, head_log_var) = run.reconstruct_with_log_var(&data.values)?;
+    let (means, head_log_var) = run.reconstruct_with_log_var(&data.values())?;
     let floor = match &run.config.stage1.robust {
         Some(r) => r.variance_floor,
         None => run.config.stage1.gamma_floor,
@@ -126,7 +127,7 @@ pub fn calibrate(
     let mut scores = (0..data.len())
         .map(|i| {
             filter_row(
-                data.row(i),
+                &data.row(i),
                 &means[i * d..(i + 1) * d],
                 row_log_var(head_log_var.as_deref(), &noise_log_var, i),
                 element_threshold as f32,
@@ -257,7 +258,7 @@ mod tests {
     }
 
     fn rows() -> Dataset {
-        let values = RESIDUALS
+        let values: Vec<f32> = RESIDUALS
             .iter()
             .flat_map(|r| r.iter().zip(MEAN).map(|(e, m)| m + e))
             .collect();
@@ -322,7 +323,7 @@ mod tests {
             ..CalibrationOptions::default()
         };
         let t = calibrate(&run, &data, &opts)?;
-        let residual = |i: usize, j: usize| data.values[i * 3 + j] - MEAN[j];
+        let residual = |i: usize, j: usize| data.values()[i * 3 + j] - MEAN[j];
         let mut noise = [0.0f64; 3];
         for (j, n) in noise.iter_mut().enumerate() {
             let mut sq: Vec<f32> = (0..5).map(|i| residual(i, j) * residual(i, j)).collect();
@@ -386,7 +387,7 @@ mod tests {
             &CalibrationOptions::default(),
         )?;
         assert_eq!(a.element_noise, b.element_noise);
-        let residual = |i: usize, j: usize| data.values[i * 3 + j] - MEAN[j];
+        let residual = |i: usize, j: usize| data.values()[i * 3 + j] - MEAN[j];
         for (j, &got) in a.element_noise.iter().enumerate() {
             let mut sq: Vec<f32> = (0..5).map(|i| residual(i, j) * residual(i, j)).collect();
             sq.sort_by(f32::total_cmp);

@@ -34,8 +34,8 @@ pub struct ActiveDims {
 pub fn measure(stage1: &Stage1, data: &Dataset, device: &Device) -> Result<ActiveDims> {
     let k = stage1.config.latent;
     let mut sum = vec![0.0f64; k];
-    for chunk in data.values.chunks(512 * data.dim) {
-        let x = Tensor::from_slice(chunk, (chunk.len() / data.dim, data.dim), device)?;
+    for chunk in data.row_chunks(512) {
+        let x = Tensor::from_slice(&chunk, (chunk.len() / data.dim, data.dim), device)?;
         let var = stage1.encode(&x)?.log_var.exp()?.sum(0)?.to_vec1::<f32>()?;
         for (s, v) in sum.iter_mut().zip(var) {
             *s += f64::from(v);

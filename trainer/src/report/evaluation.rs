@@ -82,9 +82,9 @@ fn neg_elbo(run: &LoadedRun, test: &Dataset, seed: u64) -> Result<f64> {
         .config
         .standardization
         .map_or(0.0, |s| test.dim as f64 * f64::from(s.scale).ln());
-    for chunk in test.values.chunks(512 * test.dim) {
+    for chunk in test.row_chunks(512) {
         let b = chunk.len() / test.dim;
-        let mut rows = chunk.to_vec();
+        let mut rows = chunk.into_owned();
         if let Some(s) = &run.config.standardization {
             crate::data::standardize::to_model(s, &mut rows);
         }
@@ -125,8 +125,9 @@ pub fn evaluate(
             test.dim
         )));
     }
-    let recon = run.reconstruct(&test.values)?;
+    let recon = run.reconstruct(&test.values())?;
     let clean = test.clean_values();
+    let clean = &clean[..];
     let recon_mse = recon
         .iter()
         .zip(clean)
@@ -135,11 +136,11 @@ pub fn evaluate(
         / clean.len() as f64;
     let neg_elbo = neg_elbo(run, test, opts.seed)?;
 
-    let pca = PcaFeatures::fit(train.clean_values(), d, opts.pca_components.min(d))?;
+    let pca = PcaFeatures::fit(&train.clean_values(), d, opts.pca_components.min(d))?;
     let test_features = pca.project(clean);
     let test_div = mean_pairwise_distance(clean, d, opts.diversity_rows).max(f64::MIN_POSITIVE);
     let n = opts.samples;
-    let real_rows = &train.clean_values()[..n.min(train.len()) * d];
+    let real_rows = train.rows(0..n.min(train.len()));
     Ok(EvalReport {
         test_source: test_source.to_string(),
         test_rows: test.len(),
@@ -148,7 +149,7 @@ pub fn evaluate(
         pca_components: pca.k,
         samples: n,
         test_diversity: test_div,
-        real_data: score(&pca, &test_features, test_div, real_rows, opts)?,
+        real_data: score(&pca, &test_features, test_div, &real_rows, opts)?,
         stage1_only: score(
             &pca,
             &test_features,

@@ -23,7 +23,7 @@ pub fn write_run_grids(run: &LoadedRun, val: &Dataset) -> Result<Vec<String>> {
     };
     let d = val.dim;
     let shown = val.len().min(5 * COLS);
-    let inputs = &val.values[..shown * d];
+    let inputs = &val.rows(0..shown)[..];
     let recon = run.reconstruct(inputs)?;
     let per_row = COLS.min(shown);
     let paired = interleave_rows(inputs, &recon, d, per_row);

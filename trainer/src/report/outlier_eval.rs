@@ -114,13 +114,13 @@ pub fn score_model(
     }
     let chunk = 256;
     let mut out = FilterOutput::new(chunk, d);
-    let mut scores = Vec::with_capacity(data.values.len());
-    let mut cleaned = Vec::with_capacity(data.values.len());
+    let mut scores = Vec::with_capacity(data.len() * d);
+    let mut cleaned = Vec::with_capacity(data.len() * d);
     let mut masked = 0usize;
-    for rows in data.values.chunks(chunk * d) {
+    for rows in data.row_chunks(chunk) {
         let n = rows.len() / d;
         filter
-            .filter_into(rows, n, passes, &mut out)
+            .filter_into(&rows, n, passes, &mut out)
             .map_err(|e| Error::Config(e.to_string()))?;
         scores.extend_from_slice(out.element_scores());
         cleaned.extend_from_slice(out.cleaned());
@@ -144,7 +144,7 @@ pub fn score_pcp(data: &Dataset) -> Result<OutlierScore> {
     let started = std::time::Instant::now();
     let x = Array2::from_shape_vec(
         (data.len(), data.dim),
-        data.values.iter().map(|&v| f64::from(v)).collect(),
+        data.values().iter().map(|&v| f64::from(v)).collect(),
     )
     .map_err(|e| Error::Config(format!("data shape: {e}")))?;
     let result = pcp(&x, &PcpOptions::default())?;

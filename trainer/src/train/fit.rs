@@ -82,7 +82,7 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
     };
     config.standardization = match splits.train.scaling {
         Scaling::Unit => None,
-        Scaling::Real => Some(standardize::robust(&splits.train.values)),
+        Scaling::Real => Some(standardize::robust(&splits.train.values())),
     };
     // Before anything is written, so a decoder the data cannot take leaves no run behind.
     check_decoder(&config.stage1, config.image_shape)?;
@@ -129,16 +129,11 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     let source = req.config.source()?;
     let mut splits = load_splits(&source, &req.config.load_options())?;
     let (config, mut state) = open_run(req, &splits)?;
+    // Training never reads the test split: its memory goes back now (`edgevae eval` loads it).
+    splits.test = None;
     if let Some(s) = &config.standardization {
-        for part in [
-            Some(&mut splits.train),
-            Some(&mut splits.val),
-            splits.test.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            standardize::to_model(s, &mut part.values);
+        for part in [&mut splits.train, &mut splits.val] {
+            standardize::to_model(s, part.values_mut());
             if let Some(clean) = part.clean.as_mut() {
                 standardize::to_model(s, clean);
             }
@@ -201,6 +196,8 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
 
     let train_codes = encode_codes(&stage1, &splits.train, device)?;
     let val_codes = encode_codes(&stage1, &splits.val, device)?;
+    // Stage 2 trains on the codes; the training rows' memory goes back before it starts.
+    splits.train = splits.train.head(0);
     let mut opt2 = AdamW::new(&params2, config.optimizer)?;
     if let Some(name) = &state.stage2.checkpoint {
         checkpoint::load(

@@ -318,8 +318,8 @@ pub fn encode_codes(stage1: &Stage1, data: &Dataset, device: &Device) -> Result<
     let k = stage1.config.latent;
     let mut mean = Vec::with_capacity(data.len() * k);
     let mut std = Vec::with_capacity(data.len() * k);
-    for chunk in data.values.chunks(ROWS_PER_BATCH * data.dim) {
-        let x = Tensor::from_slice(chunk, (chunk.len() / data.dim, data.dim), device)?;
+    for chunk in data.row_chunks(ROWS_PER_BATCH) {
+        let x = Tensor::from_slice(&chunk, (chunk.len() / data.dim, data.dim), device)?;
         let q = stage1.encode(&x)?;
         mean.extend(q.mean.flatten_all()?.to_vec1::<f32>()?);
         std.extend(
