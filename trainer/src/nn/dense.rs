@@ -1,8 +1,9 @@
 //! A fully connected layer `y = x W + b` with W stored as [in, out], so the forward pass needs no
 //! transpose and the exported ONNX graph is a plain MatMul + Add.
 
-use candle_core::{Module, Tensor};
+use candle_core::{DType, Module, Tensor};
 
+use super::weight_only_matmul::weight_only_matmul;
 use super::{add_bias, ParamStore};
 use crate::error::Result;
 use crate::rng::SeededRng;
@@ -39,6 +40,12 @@ impl Dense {
 
 impl Module for Dense {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        add_bias(&x.matmul(&self.weight)?, &self.bias)
+        // A data batch (no graph behind it) needs no gradient of its own.
+        let product = if !x.track_op() && x.device().is_cpu() && x.dtype() == DType::F32 {
+            weight_only_matmul(x, &self.weight)?
+        } else {
+            x.matmul(&self.weight)?
+        };
+        add_bias(&product, &self.bias)
     }
 }

@@ -11,6 +11,7 @@ mod params;
 mod patches;
 mod schedule;
 mod sub_pixel_conv;
+mod weight_only_matmul;
 
 pub use adamw::{AdamW, AdamWConfig};
 pub use bias_add::add_bias;
