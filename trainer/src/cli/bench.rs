@@ -14,7 +14,7 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 enum BenchWhat {
-    /// Median time of one stage-1 training step (784-512-512, kappa 64) on CPU.
+    /// Median time of one stage-1 training step (784-512-512, kappa 64).
     Step {
         /// Batch size.
         #[arg(long, default_value_t = 64)]
@@ -25,6 +25,9 @@ enum BenchWhat {
         /// Timed steps.
         #[arg(long, default_value_t = 60)]
         steps: usize,
+        /// cpu, cuda or cuda:N (CUDA needs a build with `--features cuda`).
+        #[arg(long, default_value = "cpu")]
+        device: String,
     },
     /// Cold start of the runtime: open a model directory (manifest, checksums, session) and
     /// draw the first sample, each time in a fresh process that has not loaded ONNX Runtime.
@@ -54,15 +57,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             batch,
             warmup,
             steps,
+            device,
         } => {
             anyhow::ensure!(
                 batch > 0 && steps > 0,
                 "--batch and --steps must be at least 1"
             );
-            let t = time_stage1_steps(batch, warmup, steps, &candle_core::Device::Cpu)?;
+            let device = edgevae_trainer::device::parse(&device)?;
+            let t = time_stage1_steps(batch, warmup, steps, &device)?;
             let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
+            let on = if device.is_cpu() { "cpu" } else { "cuda" };
             println!(
-                "candle batch={} threads={threads} steps={} median_ms={:.3} mean_ms={:.3} p10={:.3} p90={:.3} final_loss={:.2}",
+                "candle device={on} batch={} threads={threads} steps={} median_ms={:.3} mean_ms={:.3} p10={:.3} p90={:.3} final_loss={:.2}",
                 t.batch, t.steps, t.median_ms, t.mean_ms, t.p10_ms, t.p90_ms, t.final_loss
             );
         }
