@@ -16,8 +16,20 @@ fn values() -> Vec<f32> {
     (0..VALUES).map(|i| (i % 1000) as f32 / 1000.0).collect()
 }
 
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Reads `path` with `read` while another thread truncates it to a third and restores it, again
-/// and again. Returns (complete reads, refused reads).
+/// and again. Returns (complete reads, refused reads). A read of full length can still be torn:
+/// a page read while a truncation zeroed it and before the rewrite restored it comes back as
+/// zeros (seen in about one run in fifteen on this file system). So `is_original` accepts, at
+/// each element, the file's value or the zero fill, nothing else; the point of the test is that
+/// a changing file is never a crash and a short one an error naming it.
 fn read_while_changing<T>(
     path: &Path,
     read: impl Fn(&Path) -> Result<T, edgevae_trainer::data::DataError>,
@@ -41,6 +53,9 @@ fn read_while_changing<T>(
                 file.set_len(len).expect("restore length");
             }
         });
+        // Stops the changer however the reads end: a failed assertion must fail the test, not
+        // leave the scope waiting forever on a changer that was never told to stop.
+        let _stop = StopOnDrop(&stop);
         for _ in 0..40 {
             match read(path) {
                 Ok(v) => {
@@ -74,7 +89,8 @@ fn an_npy_file_changed_while_read_is_an_error_never_a_crash() {
     )
     .expect("write");
     let (complete, refused) = read_while_changing(&path, npy::read, |a| {
-        a.values == Values::Floats(want.clone())
+        matches!(&a.values, Values::Floats(f) if f.len() == want.len()
+            && f.iter().zip(&want).all(|(v, w)| v == w || *v == 0.0))
     });
     println!("npy: {complete} complete reads, {refused} refused");
     assert_eq!(complete + refused, 40);
@@ -95,7 +111,8 @@ fn an_idx_file_changed_while_read_is_an_error_never_a_crash() {
     std::fs::write(&path, &bytes).expect("write");
     let (complete, refused) = read_while_changing(&path, idx::read, |a| {
         // A u8 file's values are its bytes, unconverted (`byte_value` scales them when used).
-        a.values == Values::Bytes(pixels.clone())
+        matches!(&a.values, Values::Bytes(b) if b.len() == pixels.len()
+            && b.iter().zip(&pixels).all(|(v, p)| v == p || *v == 0))
     });
     println!("idx: {complete} complete reads, {refused} refused");
     assert_eq!(complete + refused, 40);
