@@ -9,6 +9,7 @@ use candle_core::{DType, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use super::adam_update::{MomentUpdate, ParamUpdate};
+use super::bias_add::fast_path;
 use super::ParamStore;
 use crate::error::{Error, Result};
 
@@ -79,11 +80,6 @@ struct StepHyper {
     step_size: f64,
     /// 1 - lr * weight decay, with weight decay.
     keep: Option<f64>,
-}
-
-/// Contiguous f32 on the CPU: what the in-place passes of `adam_update` handle.
-fn fused_path(t: &Tensor) -> bool {
-    t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous()
 }
 
 /// theta <- theta (1 - lr wd) - lr * (m / bias1) / (sqrt(v / bias2) + eps), as candle ops (any
@@ -213,7 +209,7 @@ impl AdamW {
             let fused = allow_fused
                 && [slot.var.as_tensor(), &slot.m, &slot.v]
                     .into_iter()
-                    .all(fused_path)
+                    .all(fast_path)
                 && g.device().is_cpu()
                 && g.dtype() == DType::F32;
             if fused {

@@ -17,7 +17,7 @@ pub fn add_bias(x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
 
 /// Contiguous f32 on the CPU: what the hand-written loops handle (anything else goes through
 /// candle's general ops).
-fn fast_path(t: &Tensor) -> bool {
+pub(super) fn fast_path(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous()
 }
 
