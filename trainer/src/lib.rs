@@ -1,10 +1,12 @@
 //! edgevae-trainer: fits Two-Stage VAEs with candle, on CPU or CUDA, and writes run directories
 //! that the `edgevae` binary samples from, inspects, evaluates and exports.
 //!
-//! Layers, from the bottom: [`rng`] and [`data`] (no candle), [`nn`] (parameters, dense layers,
-//! optimiser), [`model`] (stage 1, stage 2, losses), [`train`] (the loop, checkpoints, resume),
-//! [`report`] (diagnostics, image grids, evaluation metrics); beside them [`rpca`] (the Robust
-//! PCA baseline and its synthetic benchmark, no candle).
+//! Layers, from the bottom: [`rng`], [`data`] and [`image_grid`] (no candle), [`nn`] (parameters,
+//! dense layers, optimiser), [`model`] (stage 1, stage 2, losses), [`train`] (the loop,
+//! checkpoints, resume, and the run's own reports: active dimensions, image grids), then
+//! [`report`] (evaluation metrics) and [`export`] (ONNX graphs) over trained runs; beside them
+//! [`rpca`] (the Robust PCA baseline, no candle). No module uses one above it: CI runs
+//! `scripts/check_module_cycles.py`, which fails on a dependency cycle.
 
 pub mod atomic_file;
 pub mod cpu_threads;
@@ -13,12 +15,12 @@ pub mod device;
 pub mod error;
 pub mod export;
 pub mod float_mode;
+pub mod image_grid;
 pub mod model;
 pub mod nn;
 pub mod report;
 pub mod rng;
 pub mod rpca;
-pub mod step_bench;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod bench;
 mod cli;
 
 // candle allocates a tensor per op; glibc's allocator makes that several times slower.

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use edgevae_runtime::RuntimeError;
 
-use crate::last_error;
+use crate::error_slot;
 use crate::status::edgevae_status;
 
 /// A failure on its way to the caller: the status to return and the last-error message.
@@ -60,11 +60,11 @@ pub(crate) fn run(function: &str, body: impl FnOnce() -> Result<(), Error>) -> e
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => edgevae_status::Ok,
         Ok(Err(e)) => {
-            last_error::set(&format!("{function}: {}", e.message));
+            error_slot::set(&format!("{function}: {}", e.message));
             e.status
         }
         Err(payload) => {
-            last_error::set(&format!(
+            error_slot::set(&format!(
                 "{function}: panic (a bug in edgevae): {}",
                 panic_message(payload.as_ref())
             ));
@@ -290,18 +290,18 @@ mod tests {
     fn panics_become_a_status_and_a_message() {
         let status = run("edgevae_test", || panic!("boom {}", 7));
         assert_eq!(status, edgevae_status::Panic);
-        let message = last_error::get();
+        let message = error_slot::get();
         assert!(message.starts_with("edgevae_test: panic"), "{message}");
         assert!(message.ends_with("boom 7"), "{message}");
 
         let status = run("edgevae_test", || Err(Error::invalid("bad")));
         assert_eq!(status, edgevae_status::InvalidArgument);
-        assert_eq!(last_error::get(), "edgevae_test: bad");
+        assert_eq!(error_slot::get(), "edgevae_test: bad");
         // Success leaves the message alone.
         assert_eq!(run("edgevae_test", || Ok(())), edgevae_status::Ok);
-        assert_eq!(last_error::get(), "edgevae_test: bad");
+        assert_eq!(error_slot::get(), "edgevae_test: bad");
         assert_eq!(run_quiet(|| panic!("quiet")), edgevae_status::Panic);
-        assert_eq!(last_error::get(), "edgevae_test: bad");
+        assert_eq!(error_slot::get(), "edgevae_test: bad");
     }
 
     #[test]

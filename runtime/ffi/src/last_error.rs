@@ -1,33 +1,11 @@
-//! The per-thread error slot: every failing call stores its message here, and
-//! `edgevae_last_error` copies it into a caller buffer.
+//! `edgevae_last_error`: copies the calling thread's last error message (the slot every
+//! failing call fills, [`crate::error_slot`]) into a caller buffer.
 
-use std::cell::RefCell;
 use std::ffi::c_char;
 
 use crate::boundary::{self, Error};
+pub use crate::error_slot::get;
 use crate::status::edgevae_status;
-
-thread_local! {
-    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// Stores `message` as the calling thread's last error, reusing the slot's allocation.
-pub(crate) fn set(message: &str) {
-    // `try_with`: during thread teardown the slot may be gone; the message is then dropped.
-    let _ = LAST_ERROR.try_with(|slot| {
-        if let Ok(mut slot) = slot.try_borrow_mut() {
-            slot.clear();
-            slot.push_str(message);
-        }
-    });
-}
-
-/// A copy of the calling thread's last error (empty when none), for tests and diagnostics.
-pub fn get() -> String {
-    LAST_ERROR
-        .try_with(|slot| slot.borrow().clone())
-        .unwrap_or_default()
-}
 
 /// The longest prefix of `text` that fits in `room` bytes without splitting a UTF-8 character.
 fn truncate(text: &str, room: usize) -> &str {

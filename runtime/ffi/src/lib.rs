@@ -25,6 +25,7 @@
 use std::ffi::c_char;
 
 mod boundary;
+mod error_slot;
 pub mod filter;
 pub mod last_error;
 pub mod model;

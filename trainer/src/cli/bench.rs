@@ -4,7 +4,7 @@
 
 use clap::{Args, Subcommand};
 
-use edgevae_trainer::step_bench::time_stage1_steps;
+use crate::bench::step::time_stage1_steps;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {

@@ -6,10 +6,8 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
+use crate::bench::rpca::{grid_of, run_cell, successes, to_csv, CellResult, GridOptions};
 use edgevae_trainer::atomic_file;
-use edgevae_trainer::rpca::benchmark::{
-    grid_of, run_cell, successes, to_csv, CellResult, GridOptions,
-};
 use edgevae_trainer::rpca::write_heatmap;
 
 #[derive(Debug, Args)]

@@ -15,7 +15,7 @@ use edgevae_runtime::core::Scaling as ModelScaling;
 use edgevae_runtime::{FilterOutput, ModelDir};
 use edgevae_trainer::atomic_file;
 use edgevae_trainer::data::{load_file, Scaling};
-use edgevae_trainer::report::image_grid::write_grid_png;
+use edgevae_trainer::image_grid::write_grid_png;
 
 use super::runtime_args::RuntimeArgs;
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use edgevae_trainer::report::active_dims::{ActiveDims, FILE as ACTIVE_FILE};
+use edgevae_trainer::train::active_dims::{ActiveDims, FILE as ACTIVE_FILE};
 use edgevae_trainer::train::{read_config, read_state};
 
 #[derive(Debug, Args)]

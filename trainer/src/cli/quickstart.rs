@@ -11,7 +11,7 @@ use edgevae_runtime::core::Precision;
 use edgevae_runtime::{ModelDir, RuntimeOptions};
 use edgevae_trainer::export::calibration::validation_rows;
 use edgevae_trainer::export::{calibrate, export_run, CalibrationOptions};
-use edgevae_trainer::report::image_grid::write_grid_png;
+use edgevae_trainer::image_grid::write_grid_png;
 use edgevae_trainer::train::LoadedRun;
 
 #[derive(Debug, Args)]

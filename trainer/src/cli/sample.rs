@@ -8,7 +8,7 @@ use clap::Args;
 use edgevae_runtime::ModelDir;
 use edgevae_trainer::atomic_file;
 use edgevae_trainer::data::npy;
-use edgevae_trainer::report::image_grid::write_grid_png;
+use edgevae_trainer::image_grid::write_grid_png;
 use edgevae_trainer::train::LoadedRun;
 
 use super::runtime_args::RuntimeArgs;

@@ -5,7 +5,9 @@ use candle_core::{Module, Tensor};
 
 use super::{DecoderKind, Stage1Config};
 use crate::error::{Error, Result};
-use crate::nn::{first_grid, flat_image, ConvDecoder, Dense, Mlp, ParamStore, SubPixelConv};
+use crate::nn::{
+    first_grid, flat_image, ConvDecoder, Dense, Mlp, ParamRole, ParamStore, SubPixelConv,
+};
 use crate::rng::SeededRng;
 
 /// Whether `config`'s decoder can decode data rows of `image_shape` (the data's, `None` when its
@@ -63,9 +65,14 @@ impl Decoder {
     ) -> Result<Self> {
         let widths = config.decoder_widths();
         Ok(match config.decoder {
-            DecoderKind::Mlp | DecoderKind::Affine => {
-                Decoder::Dense(Mlp::new(params, prefix, &widths, config.output, rng)?)
-            }
+            DecoderKind::Mlp | DecoderKind::Affine => Decoder::Dense(Mlp::new(
+                params,
+                prefix,
+                &widths,
+                config.output,
+                ParamRole::LatentReader,
+                rng,
+            )?),
             DecoderKind::Conv => {
                 let image = conv_image(config, image_shape)?;
                 Decoder::Conv(ConvDecoder::new(

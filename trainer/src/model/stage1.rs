@@ -9,7 +9,7 @@ use super::{
     VarianceHead,
 };
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Dense, Mlp, ParamStore};
+use crate::nn::{Activation, Dense, Mlp, ParamRole, ParamStore};
 use crate::rng::SeededRng;
 
 pub struct Stage1 {
@@ -44,11 +44,22 @@ impl Stage1 {
     ) -> Result<Self> {
         let mut enc_widths = vec![config.input_dim];
         enc_widths.extend(&config.hidden);
-        let encoder = Mlp::new(params, "stage1.encoder", &enc_widths, Activation::Relu, rng)?;
+        let encoder = Mlp::new(
+            params,
+            "stage1.encoder",
+            &enc_widths,
+            Activation::Relu,
+            ParamRole::Weight,
+            rng,
+        )?;
         let last = *enc_widths.last().unwrap_or(&config.input_dim);
         let head = Dense::new(params, "stage1.encoder_head", last, 2 * config.latent, rng)?;
         let decoder = Decoder::new(config, image_shape, params, "stage1.decoder", rng)?;
-        let log_gamma = params.scalar("stage1.log_gamma", config.gamma_init.ln() as f32)?;
+        let log_gamma = params.scalar(
+            "stage1.log_gamma",
+            config.gamma_init.ln() as f32,
+            ParamRole::LogGamma,
+        )?;
         // Made last, so a plain model's initial weights do not depend on this option.
         let variance_head = match config.robust {
             Some(_) => {

@@ -6,7 +6,7 @@ use candle_core::{Module, Tensor};
 
 use super::{vae_loss, DiagonalGaussian, LossParts, Stage2Config};
 use crate::error::Result;
-use crate::nn::{Activation, Dense, Mlp, ParamStore};
+use crate::nn::{Activation, Dense, Mlp, ParamRole, ParamStore};
 use crate::rng::SeededRng;
 
 /// Hidden ReLU layers, then `[hidden, input]` into one output layer.
@@ -16,11 +16,12 @@ pub struct SkipMlp {
 }
 
 impl SkipMlp {
+    /// `first`: the role of the first layer's weight (the decoder's reads the latent code).
     fn new(
         params: &mut ParamStore,
         prefix: &str,
-        inp: usize,
-        out: usize,
+        (inp, out): (usize, usize),
+        first: ParamRole,
         cfg: &Stage2Config,
         rng: &mut SeededRng,
     ) -> Result<Self> {
@@ -31,6 +32,7 @@ impl SkipMlp {
             &format!("{prefix}.hidden"),
             &widths,
             Activation::Relu,
+            first,
             rng,
         )?;
         let out = Dense::new(params, &format!("{prefix}.out"), cfg.width + inp, out, rng)?;
@@ -60,9 +62,27 @@ impl Stage2 {
         params: &mut ParamStore,
         rng: &mut SeededRng,
     ) -> Result<Self> {
-        let encoder = SkipMlp::new(params, "stage2.encoder", latent, 2 * latent, config, rng)?;
-        let decoder = SkipMlp::new(params, "stage2.decoder", latent, latent, config, rng)?;
-        let log_gamma = params.scalar("stage2.log_gamma", config.gamma_init.ln() as f32)?;
+        let encoder = SkipMlp::new(
+            params,
+            "stage2.encoder",
+            (latent, 2 * latent),
+            ParamRole::Weight,
+            config,
+            rng,
+        )?;
+        let decoder = SkipMlp::new(
+            params,
+            "stage2.decoder",
+            (latent, latent),
+            ParamRole::LatentReader,
+            config,
+            rng,
+        )?;
+        let log_gamma = params.scalar(
+            "stage2.log_gamma",
+            config.gamma_init.ln() as f32,
+            ParamRole::LogGamma,
+        )?;
         Ok(Self {
             config: config.clone(),
             latent,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::adam_update::{MomentUpdate, ParamUpdate};
 use super::bias_add::fast_path;
-use super::ParamStore;
+use super::{ParamRole, ParamStore};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -123,8 +123,6 @@ fn fused_step(slot: &mut Slot, g: &Tensor, h: &StepHyper) -> Result<()> {
     Ok(())
 }
 
-/// Parameters whose name ends like this are exempt from weight decay.
-const NO_DECAY_SUFFIXES: [&str; 2] = ["log_gamma", ".bias"];
 /// Scales each row r of `w` ([in, out]) by max(0, 1 - amount / ||r||).
 fn shrink_rows(w: &Tensor, amount: f64) -> Result<Tensor> {
     let norms = w.sqr()?.sum_keepdim(1)?.sqrt()?;
@@ -134,32 +132,25 @@ fn shrink_rows(w: &Tensor, amount: f64) -> Result<Tensor> {
     Ok(w.broadcast_mul(&scale)?)
 }
 
-/// The decoder layers that read a latent code (stage 1's decoder, stage 2's decoder).
-const LATENT_READER_SUFFIXES: [&str; 2] =
-    ["stage1.decoder.0.weight", "stage2.decoder.hidden.0.weight"];
-
 impl AdamW {
     pub fn new(params: &ParamStore, config: AdamWConfig) -> Result<Self> {
         let slots = params
-            .vars()
-            .map(|(name, var)| {
+            .roles()
+            .map(|(name, var, role)| {
                 Ok(Slot {
                     name: name.to_string(),
                     var: var.clone(),
-                    decay: if NO_DECAY_SUFFIXES.iter().any(|s| name.ends_with(s)) {
-                        0.0
-                    } else {
-                        config.weight_decay
+                    decay: match role {
+                        ParamRole::Weight | ParamRole::LatentReader => config.weight_decay,
+                        ParamRole::Bias | ParamRole::LogGamma => 0.0,
                     },
-                    group_shrink: if LATENT_READER_SUFFIXES.iter().any(|s| name.ends_with(s)) {
-                        config.latent_decay
-                    } else {
-                        0.0
+                    group_shrink: match role {
+                        ParamRole::LatentReader => config.latent_decay,
+                        _ => 0.0,
                     },
-                    lr_scale: if name.ends_with("log_gamma") {
-                        config.log_gamma_lr_scale
-                    } else {
-                        1.0
+                    lr_scale: match role {
+                        ParamRole::LogGamma => config.log_gamma_lr_scale,
+                        _ => 1.0,
                     },
                     m: var.zeros_like()?,
                     v: var.zeros_like()?,
@@ -179,7 +170,7 @@ impl AdamW {
 
     /// One update from the gradients of `loss` at learning rate `lr`.
     pub fn backward_step(&mut self, loss: &Tensor, lr: f64) -> Result<()> {
-        self.apply(&loss.backward()?, lr, true)
+        self.apply(&super::dense_product::backward(loss)?, lr, true)
     }
 
     /// One update from `grads`; `allow_fused` false keeps every parameter on the candle-op path
@@ -283,9 +274,13 @@ mod tests {
             let mut rng = SeededRng::new(3);
             let mut params = ParamStore::new(&Device::Cpu);
             // Large enough for the parallel chunks, with a latent reader and a log gamma.
-            params.uniform("stage1.decoder.0.weight", &[300, 200], 0.1, &mut rng)?;
-            params.uniform("stage1.decoder.0.bias", &[200], 0.1, &mut rng)?;
-            params.uniform("stage1.log_gamma", &[1], 0.1, &mut rng)?;
+            // Roles, not names, say what the optimiser does: these names match nothing.
+            let mut add = |name, shape: &[usize], role| {
+                params.uniform(name, shape, 0.1, role, &mut rng).map(|_| ())
+            };
+            add("first.weight", &[300, 200], ParamRole::LatentReader)?;
+            add("first.bias", &[200], ParamRole::Bias)?;
+            add("scale", &[1], ParamRole::LogGamma)?;
             let opt = AdamW::new(&params, config)?;
             Ok((params, opt))
         };

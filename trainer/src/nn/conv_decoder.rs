@@ -7,7 +7,7 @@
 
 use candle_core::{Module, Tensor};
 
-use super::{Activation, Mlp, ParamStore, SubPixelConv};
+use super::{Activation, Mlp, ParamRole, ParamStore, SubPixelConv};
 use crate::error::{Error, Result};
 use crate::rng::SeededRng;
 
@@ -71,7 +71,14 @@ impl ConvDecoder {
             .ok_or_else(|| Error::Config(format!("{} channels are too many", channels[0])))?;
         let mut widths = dense_widths.to_vec();
         widths.push(first_map);
-        let dense = Mlp::new(params, prefix, &widths, Activation::Relu, rng)?;
+        let dense = Mlp::new(
+            params,
+            prefix,
+            &widths,
+            Activation::Relu,
+            ParamRole::LatentReader,
+            rng,
+        )?;
         let up = channels
             .windows(2)
             .enumerate()

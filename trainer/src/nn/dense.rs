@@ -1,10 +1,10 @@
 //! A fully connected layer `y = x W + b` with W stored as [in, out], so the forward pass needs no
 //! transpose and the exported ONNX graph is a plain MatMul + Add.
 
-use candle_core::{DType, Module, Tensor};
+use candle_core::{Module, Tensor};
 
-use super::weight_only_matmul::weight_only_matmul;
-use super::{add_bias, ParamStore};
+use super::dense_product::dense_product;
+use super::{add_bias, ParamRole, ParamStore};
 use crate::error::Result;
 use crate::rng::SeededRng;
 
@@ -23,9 +23,28 @@ impl Dense {
         out: usize,
         rng: &mut SeededRng,
     ) -> Result<Self> {
+        Self::with_weight_role(params, prefix, inp, out, ParamRole::Weight, rng)
+    }
+
+    /// [`Self::new`] with the weight made in `role` (a decoder's first layer reads the latent
+    /// code: [`ParamRole::LatentReader`]).
+    pub fn with_weight_role(
+        params: &mut ParamStore,
+        prefix: &str,
+        inp: usize,
+        out: usize,
+        role: ParamRole,
+        rng: &mut SeededRng,
+    ) -> Result<Self> {
         let bound = 1.0 / (inp as f32).sqrt();
-        let weight = params.uniform(&format!("{prefix}.weight"), &[inp, out], bound, rng)?;
-        let bias = params.uniform(&format!("{prefix}.bias"), &[out], bound, rng)?;
+        let weight = params.uniform(&format!("{prefix}.weight"), &[inp, out], bound, role, rng)?;
+        let bias = params.uniform(
+            &format!("{prefix}.bias"),
+            &[out],
+            bound,
+            ParamRole::Bias,
+            rng,
+        )?;
         Ok(Self { weight, bias })
     }
 
@@ -40,12 +59,6 @@ impl Dense {
 
 impl Module for Dense {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        // A data batch (no graph behind it) needs no gradient of its own.
-        let product = if !x.track_op() && x.device().is_cpu() && x.dtype() == DType::F32 {
-            weight_only_matmul(x, &self.weight)?
-        } else {
-            x.matmul(&self.weight)?
-        };
-        add_bias(&product, &self.bias)
+        add_bias(&dense_product(x, &self.weight)?, &self.bias)
     }
 }

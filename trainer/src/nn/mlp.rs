@@ -3,7 +3,7 @@
 use candle_core::{Module, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{Dense, ParamStore};
+use super::{Dense, ParamRole, ParamStore};
 use crate::error::Result;
 use crate::rng::SeededRng;
 
@@ -33,18 +33,23 @@ pub struct Mlp {
 
 impl Mlp {
     /// `widths` lists every layer's size, input first: `[784, 512, 512, 64]` is three layers.
-    /// Layers are named `{prefix}.0`, `{prefix}.1`, ...
+    /// Layers are named `{prefix}.0`, `{prefix}.1`, ...; the first layer's weight is made in
+    /// `first` (a decoder's reads the latent code), the others as plain weights.
     pub fn new(
         params: &mut ParamStore,
         prefix: &str,
         widths: &[usize],
         output: Activation,
+        first: ParamRole,
         rng: &mut SeededRng,
     ) -> Result<Self> {
         let layers = widths
             .windows(2)
             .enumerate()
-            .map(|(i, w)| Dense::new(params, &format!("{prefix}.{i}"), w[0], w[1], rng))
+            .map(|(i, w)| {
+                let role = if i == 0 { first } else { ParamRole::Weight };
+                Dense::with_weight_role(params, &format!("{prefix}.{i}"), w[0], w[1], role, rng)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { layers, output })
     }

@@ -8,7 +8,7 @@
 
 use candle_core::{Module, Tensor};
 
-use super::{add_bias, patches_3x3, ParamStore};
+use super::{add_bias, patches_3x3, ParamRole, ParamStore};
 use crate::error::Result;
 use crate::rng::SeededRng;
 
@@ -45,8 +45,20 @@ impl SubPixelConv {
         let fan_in = KERNEL * KERNEL * c_in;
         let cols = SCALE * SCALE * c_out;
         let bound = 1.0 / (fan_in as f32).sqrt();
-        let weight = params.uniform(&format!("{prefix}.weight"), &[fan_in, cols], bound, rng)?;
-        let bias = params.uniform(&format!("{prefix}.bias"), &[cols], bound, rng)?;
+        let weight = params.uniform(
+            &format!("{prefix}.weight"),
+            &[fan_in, cols],
+            bound,
+            ParamRole::Weight,
+            rng,
+        )?;
+        let bias = params.uniform(
+            &format!("{prefix}.bias"),
+            &[cols],
+            bound,
+            ParamRole::Bias,
+            rng,
+        )?;
         Ok(Self {
             weight,
             bias,

@@ -1,8 +1,6 @@
-//! What a run reports: active latent dimensions, image grids, and sample-quality metrics.
+//! What is measured on a trained run: sample quality (Fréchet distance, diversity), the
+//! evaluation behind `edgevae eval`, and outlier detection against Robust PCA.
 
-pub mod active_dims;
 pub mod evaluation;
 pub mod frechet;
-pub mod grids;
-pub mod image_grid;
 pub mod outlier_eval;

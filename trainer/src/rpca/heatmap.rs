@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::report::image_grid::encode_png;
+use crate::image_grid::encode_png;
 
 /// Side of one cell's block, in pixels.
 pub const CELL: usize = 24;

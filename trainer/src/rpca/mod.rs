@@ -3,10 +3,9 @@
 //! on a non-linear manifold with a fraction of entries replaced by outliers, and [`heatmap`]
 //! draws the recovery error over a grid of (latent dimension, outlier fraction) cells.
 //!
-//! PCP uses no candle: the matrices are small and dense, and the SVD comes from nalgebra;
-//! [`benchmark`] trains the VAEs of the comparison through the ordinary training pipeline.
+//! PCP uses no candle: the matrices are small and dense, and the SVD comes from nalgebra. The
+//! comparison with the VAEs (`edgevae bench rpca`) lives with the command line, above training.
 
-pub mod benchmark;
 pub mod heatmap;
 pub mod pcp;
 pub mod synthetic;

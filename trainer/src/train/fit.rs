@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 
-use super::run::{build_models, read_config, read_state, CONFIG_FILE};
+use super::run::{build_stage1, build_stage2, read_config, read_state, CONFIG_FILE};
 use super::stage_loop::{run_stage, StageContext, StageData, STATE_FILE};
+use super::{active_dims, grids};
 use super::{
     checkpoint, encode_codes, Flow, LoadedRun, RowBatches, RunState, TrainConfig, TrainEvent,
 };
@@ -15,7 +16,6 @@ use crate::data::{load_splits, standardize, Scaling, Splits};
 use crate::error::{Error, Result};
 use crate::model::check_decoder;
 use crate::nn::{Activation, AdamW};
-use crate::report;
 
 pub struct TrainRequest {
     pub run_dir: PathBuf,
@@ -141,7 +141,7 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     }
     let dir = &req.run_dir;
     let device = &req.device;
-    let (params1, stage1, params2, stage2) = build_models(&config, device)?;
+    let (params1, stage1) = build_stage1(&config, device, None)?;
 
     let mut opt1 = AdamW::new(&params1, config.optimizer)?;
     if let Some(name) = &state.stage1.checkpoint {
@@ -189,15 +189,19 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     drop(opt1);
 
     if req.write_reports {
-        let active = report::active_dims::measure(&stage1, &splits.val, device)?;
-        active.write(&dir.join(report::active_dims::FILE))?;
+        let active = active_dims::measure(&stage1, &splits.val, device)?;
+        active.write(&dir.join(active_dims::FILE))?;
         observer(&TrainEvent::Info(active.summary()));
     }
 
     let train_codes = encode_codes(&stage1, &splits.train, device)?;
     let val_codes = encode_codes(&stage1, &splits.val, device)?;
-    // Stage 2 trains on the codes; the training rows' memory goes back before it starts.
+    // Stage 2 trains on the codes: the rows' memory and stage 1's go back before stage 2's is
+    // made (the reports read stage 1 back from its checkpoint, and show a few validation rows).
+    drop((params1, stage1));
     splits.train = splits.train.head(0);
+    splits.val = splits.val.head(grids::INPUT_ROWS);
+    let (params2, stage2) = build_stage2(&config, device, None)?;
     let mut opt2 = AdamW::new(&params2, config.optimizer)?;
     if let Some(name) = &state.stage2.checkpoint {
         checkpoint::load(
@@ -224,20 +228,12 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     )? {
         return Ok(Outcome::Stopped(state));
     }
+    // The reports read the trained run back as any user of the run directory does.
+    drop((params2, stage2, opt2, train_codes, val_codes));
 
     if req.write_reports {
-        // The trained models are in memory: no need to read them back from their checkpoints.
-        let run = LoadedRun {
-            dir: dir.clone(),
-            config,
-            state: state.clone(),
-            device: device.clone(),
-            params1,
-            stage1,
-            params2,
-            stage2,
-        };
-        for line in report::grids::write_run_grids(&run, &splits.val)? {
+        let run = LoadedRun::open(dir, device, false)?;
+        for line in grids::write_run_grids(&run, &splits.val)? {
             observer(&TrainEvent::Info(line));
         }
     }

@@ -7,12 +7,14 @@
 //! written last: it is the commit point, so a run killed at any moment resumes from the last
 //! epoch whose state was committed.
 
+pub mod active_dims;
 mod batches;
 mod checkpoint;
 mod config;
 mod data_defaults;
 mod events;
 mod fit;
+pub mod grids;
 mod run;
 mod stage_loop;
 mod state;

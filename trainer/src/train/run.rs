@@ -27,39 +27,57 @@ pub struct LoadedRun {
     pub stage2: Stage2,
 }
 
-/// Builds both stages' networks with the run's initial weights (seeded), before any loading.
-pub fn build_models(
-    config: &TrainConfig,
-    device: &Device,
-) -> Result<(ParamStore, Stage1, ParamStore, Stage2)> {
-    build_within(config, device, [None, None])
-}
-
-/// [`build_models`] with at most `budget[s]` values in stage `s + 1`'s parameters.
+/// Both stages' networks with their initial weights, with at most `budget[s]` values in stage
+/// `s + 1`'s parameters.
 fn build_within(
     config: &TrainConfig,
     device: &Device,
     budget: [Option<usize>; 2],
 ) -> Result<(ParamStore, Stage1, ParamStore, Stage2)> {
-    let store = |b: Option<usize>| match b {
+    let (params1, stage1) = build_stage1(config, device, budget[0])?;
+    let (params2, stage2) = build_stage2(config, device, budget[1])?;
+    Ok((params1, stage1, params2, stage2))
+}
+
+fn param_store(device: &Device, budget: Option<usize>) -> ParamStore {
+    match budget {
         Some(max) => ParamStore::with_budget(device, max),
         None => ParamStore::new(device),
-    };
-    let mut params1 = store(budget[0]);
+    }
+}
+
+/// Stage 1's network with its initial weights: each stage draws them from its own seeded
+/// stream, so building stage 2 later (training does, to keep its memory out of stage 1's) gives
+/// the same weights.
+pub fn build_stage1(
+    config: &TrainConfig,
+    device: &Device,
+    budget: Option<usize>,
+) -> Result<(ParamStore, Stage1)> {
+    let mut params = param_store(device, budget);
     let stage1 = Stage1::new(
         &config.stage1,
         config.image_shape,
-        &mut params1,
+        &mut params,
         &mut SeededRng::derive(config.seed, "init-stage1", 0),
     )?;
-    let mut params2 = store(budget[1]);
+    Ok((params, stage1))
+}
+
+/// Stage 2's network with its initial weights (see [`build_stage1`]).
+pub fn build_stage2(
+    config: &TrainConfig,
+    device: &Device,
+    budget: Option<usize>,
+) -> Result<(ParamStore, Stage2)> {
+    let mut params = param_store(device, budget);
     let stage2 = Stage2::new(
         &config.stage2,
         config.stage1.latent,
-        &mut params2,
+        &mut params,
         &mut SeededRng::derive(config.seed, "init-stage2", 0),
     )?;
-    Ok((params1, stage1, params2, stage2))
+    Ok((params, stage2))
 }
 
 pub fn read_config(run_dir: &Path) -> Result<TrainConfig> {

@@ -1,17 +1,18 @@
 //! The PNG grids of a finished run: inputs vs reconstructions, stage-1-only samples and
 //! two-stage samples.
 
+use super::LoadedRun;
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::train::LoadedRun;
-
-use super::image_grid::{interleave_rows, write_grid_png};
+use crate::image_grid::{interleave_rows, write_grid_png};
 
 pub const RECONSTRUCTIONS: &str = "reconstructions.png";
 pub const SAMPLES_STAGE1: &str = "samples_stage1.png";
 pub const SAMPLES_TWO_STAGE: &str = "samples_two_stage.png";
 
 const COLS: usize = 10;
+/// Validation rows shown in the reconstruction grid: all the reports read of the validation set.
+pub const INPUT_ROWS: usize = 5 * COLS;
 const SAMPLES: usize = 100;
 /// Fixed so the grids of two runs compare sample for sample.
 const GRID_SEED: u64 = 2024;
@@ -22,7 +23,7 @@ pub fn write_run_grids(run: &LoadedRun, val: &Dataset) -> Result<Vec<String>> {
         return Ok(vec!["data are not images: no PNG grids written".into()]);
     };
     let d = val.dim;
-    let shown = val.len().min(5 * COLS);
+    let shown = val.len().min(INPUT_ROWS);
     let inputs = &val.rows(0..shown)[..];
     let recon = run.reconstruct(inputs)?;
     let per_row = COLS.min(shown);

@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 
-use crate::error::Result;
-use crate::model::{Stage1, Stage1Config};
-use crate::nn::{Activation, AdamW, AdamWConfig, ParamStore};
-use crate::rng::SeededRng;
+use edgevae_trainer::error::Result;
+use edgevae_trainer::model::{Stage1, Stage1Config};
+use edgevae_trainer::nn::{Activation, AdamW, AdamWConfig, ParamStore};
+use edgevae_trainer::rng::SeededRng;
 
 #[derive(Clone, Debug)]
 pub struct StepTiming {

@@ -9,13 +9,13 @@ use std::time::Instant;
 use candle_core::Device;
 use ndarray::Array2;
 
-use super::{generate, nmse, pcp, PcpOptions, SyntheticRpca};
-use crate::atomic_file;
-use crate::data::npy;
-use crate::error::{Error, Result};
-use crate::model::{RobustConfig, Stage1Config, Stage2Config};
-use crate::nn::{Activation, AdamWConfig};
-use crate::train::{train, Flow, LoadedRun, StageSchedule, TrainConfig, TrainRequest};
+use edgevae_trainer::atomic_file;
+use edgevae_trainer::data::npy;
+use edgevae_trainer::error::{Error, Result};
+use edgevae_trainer::model::{RobustConfig, Stage1Config, Stage2Config};
+use edgevae_trainer::nn::{Activation, AdamWConfig};
+use edgevae_trainer::rpca::{generate, nmse, pcp, PcpOptions, SyntheticRpca};
+use edgevae_trainer::train::{train, Flow, LoadedRun, StageSchedule, TrainConfig, TrainRequest};
 
 #[derive(Clone, Debug)]
 pub struct GridOptions {
@@ -34,7 +34,7 @@ pub struct GridOptions {
     /// setting: the VAE is told the rank).
     pub latent: Option<usize>,
     pub seed: u64,
-    /// Cleaning passes of the reconstruction ([`crate::model::Stage1::reconstruct_passes`]).
+    /// Cleaning passes of the reconstruction ([`edgevae_trainer::model::Stage1::reconstruct_passes`]).
     pub passes: usize,
     /// The robust VAE's price of an outlier element, in nats (`train --outlier-cost`).
     pub outlier_cost: f64,
