@@ -51,6 +51,10 @@ impl Default for AdamWConfig {
     }
 }
 
+/// What every optimiser tensor's name in a checkpoint starts with (parameters' names never do:
+/// they start with their stage).
+pub const STATE_PREFIX: &str = "adam.";
+
 struct Slot {
     name: String,
     var: Var,
@@ -216,12 +220,13 @@ impl AdamW {
         Ok(())
     }
 
-    /// The moment estimates by name (`adam.m.{param}`, `adam.v.{param}`), for a checkpoint.
+    /// The moment estimates by name (`adam.m.{param}`, `adam.v.{param}`: [`STATE_PREFIX`]), for a
+    /// checkpoint.
     pub fn state_tensors(&self) -> HashMap<String, Tensor> {
         let mut out = HashMap::new();
         for s in &self.slots {
-            out.insert(format!("adam.m.{}", s.name), s.m.clone());
-            out.insert(format!("adam.v.{}", s.name), s.v.clone());
+            out.insert(format!("{STATE_PREFIX}m.{}", s.name), s.m.clone());
+            out.insert(format!("{STATE_PREFIX}v.{}", s.name), s.v.clone());
         }
         out
     }
@@ -235,7 +240,7 @@ impl AdamW {
     ) -> Result<()> {
         for s in &mut self.slots {
             for (kind, dest) in [("m", &mut s.m), ("v", &mut s.v)] {
-                let key = format!("adam.{kind}.{}", s.name);
+                let key = format!("{STATE_PREFIX}{kind}.{}", s.name);
                 let t = tensors.get(&key).ok_or_else(|| {
                     Error::bad_file(source, format!("missing optimiser tensor {key}"))
                 })?;

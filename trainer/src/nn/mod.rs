@@ -13,7 +13,7 @@ mod patches;
 mod schedule;
 mod sub_pixel_conv;
 
-pub use adamw::{AdamW, AdamWConfig};
+pub use adamw::{AdamW, AdamWConfig, STATE_PREFIX as OPTIMIZER_STATE_PREFIX};
 pub use bias_add::add_bias;
 pub use conv_decoder::{first_grid, flat_image, ConvDecoder};
 pub use dense::Dense;

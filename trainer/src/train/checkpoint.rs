@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 use super::RunState;
 use crate::atomic_file;
 use crate::error::{Error, Result};
-use crate::nn::{AdamW, ParamStore};
+use crate::nn::{AdamW, ParamStore, OPTIMIZER_STATE_PREFIX};
 
 pub const DIR: &str = "checkpoints";
 
@@ -79,11 +79,43 @@ pub fn write_tensors(dest: &Path, tensors: &HashMap<String, Tensor>) -> Result<(
 
 /// Reads a safetensors file, naming it in any error.
 pub fn read_tensors(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>> {
+    Ok(read_matching(path, device, |_| true)?.0)
+}
+
+/// The parameters of a checkpoint, without its optimiser moments (two thirds of the file, which
+/// sampling, evaluation and export never read), and the number of values the whole file holds.
+pub fn read_parameters(path: &Path, device: &Device) -> Result<(HashMap<String, Tensor>, usize)> {
+    read_matching(path, device, |name| {
+        !name.starts_with(OPTIMIZER_STATE_PREFIX)
+    })
+}
+
+fn read_matching(
+    path: &Path,
+    device: &Device,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<(HashMap<String, Tensor>, usize)> {
     if !path.exists() {
         return Err(Error::bad_file(path, "checkpoint file is missing"));
     }
-    candle_core::safetensors::load(path, device)
-        .map_err(|e| Error::bad_file(path, format!("cannot read safetensors: {e}")))
+    let bad =
+        |e: candle_core::Error| Error::bad_file(path, format!("cannot read safetensors: {e}"));
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let file = candle_core::safetensors::BufferedSafetensors::new(bytes).map_err(bad)?;
+    let entries = file.tensors();
+    let held = entries
+        .iter()
+        .map(|(_, view)| view.shape().iter().product::<usize>())
+        .sum();
+    let tensors = entries
+        .into_iter()
+        .filter(|(name, _)| wanted(name))
+        .map(|(name, _)| {
+            let t = file.load(&name, device).map_err(bad)?;
+            Ok((name, t))
+        })
+        .collect::<Result<_>>()?;
+    Ok((tensors, held))
 }
 
 /// Restores parameters (and, when given, optimiser state) from a checkpoint.
@@ -94,7 +126,10 @@ pub fn load(
     opt: Option<(&mut AdamW, u64)>,
 ) -> Result<()> {
     let p = path(run_dir, name);
-    let tensors = read_tensors(&p, params.device())?;
+    let tensors = match opt {
+        Some(_) => read_tensors(&p, params.device())?,
+        None => read_parameters(&p, params.device())?.0,
+    };
     params.load(&tensors, &p)?;
     if let Some((opt, steps)) = opt {
         opt.load_state(&tensors, steps, &p)?;

@@ -197,7 +197,7 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     let train_codes = encode_codes(&stage1, &splits.train, device)?;
     let val_codes = encode_codes(&stage1, &splits.val, device)?;
     // Stage 2 trains on the codes: the rows' memory and stage 1's go back before stage 2's is
-    // made (the reports read stage 1 back from its checkpoint, and show a few validation rows).
+    // made (the reports read stage 1 back, and show a few validation rows).
     drop((params1, stage1));
     splits.train = splits.train.head(0);
     splits.val = splits.val.head(grids::INPUT_ROWS);
@@ -228,11 +228,28 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     )? {
         return Ok(Outcome::Stopped(state));
     }
-    // The reports read the trained run back as any user of the run directory does.
-    drop((params2, stage2, opt2, train_codes, val_codes));
+    drop((opt2, train_codes, val_codes));
 
     if req.write_reports {
-        let run = LoadedRun::open(dir, device, false)?;
+        // Stage 1's memory went back before stage 2's: the reports read it from its checkpoint.
+        let (params1, stage1) = build_stage1(&config, device, None)?;
+        let name = state.stage1.checkpoint.as_deref().ok_or_else(|| {
+            Error::bad_file(
+                dir.join(STATE_FILE),
+                "stage 1 finished without a checkpoint",
+            )
+        })?;
+        checkpoint::load(dir, name, &params1, None)?;
+        let run = LoadedRun {
+            dir: dir.clone(),
+            config,
+            state: state.clone(),
+            device: device.clone(),
+            params1,
+            stage1,
+            params2,
+            stage2,
+        };
         for line in grids::write_run_grids(&run, &splits.val)? {
             observer(&TrainEvent::Info(line));
         }

@@ -165,8 +165,8 @@ impl LoadedRun {
             match &state.stage(stage).checkpoint {
                 Some(name) => {
                     let path = checkpoint::path(run_dir, name);
-                    let tensors = checkpoint::read_tensors(&path, device)?;
-                    stored.push(Some((path, tensors)));
+                    let (tensors, values_held) = checkpoint::read_parameters(&path, device)?;
+                    stored.push(Some((path, tensors, values_held)));
                 }
                 None if allow_partial => stored.push(None),
                 None => {
@@ -179,11 +179,7 @@ impl LoadedRun {
                 }
             }
         }
-        let budget = [0, 1].map(|s| {
-            stored[s]
-                .as_ref()
-                .map(|(_, t)| t.values().map(Tensor::elem_count).sum::<usize>())
-        });
+        let budget = [0, 1].map(|s| stored[s].as_ref().map(|(_, _, values_held)| *values_held));
         check_sizes(&config, &run_dir.join(CONFIG_FILE), budget)?;
         let (params1, stage1, params2, stage2) =
             build_within(&config, device, budget).map_err(|e| match e {
@@ -194,7 +190,7 @@ impl LoadedRun {
                 e => e,
             })?;
         for (params, stored) in [&params1, &params2].into_iter().zip(&stored) {
-            if let Some((path, tensors)) = stored {
+            if let Some((path, tensors, _)) = stored {
                 params.load(tensors, path)?;
             }
         }
