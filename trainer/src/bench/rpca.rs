@@ -34,7 +34,8 @@ pub struct GridOptions {
     /// setting: the VAE is told the rank).
     pub latent: Option<usize>,
     pub seed: u64,
-    /// Cleaning passes of the reconstruction ([`edgevae_trainer::model::Stage1::reconstruct_passes`]).
+    /// Cleaning passes of the reconstruction
+    /// ([`edgevae_trainer::model::Stage1::reconstruct_passes`]).
     pub passes: usize,
     /// The robust VAE's price of an outlier element, in nats (`train --outlier-cost`).
     pub outlier_cost: f64,

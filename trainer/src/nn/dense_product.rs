@@ -25,13 +25,9 @@ thread_local! {
 /// summed into zero tensors by candle: the same gradients (a weight used twice is summed in the
 /// order candle sums it).
 pub fn backward(loss: &Tensor) -> candle_core::Result<GradStore> {
-    WEIGHT_GRADS.with(|slot| *slot.borrow_mut() = Some(Vec::new()));
-    let grads = loss.backward();
-    let made = WEIGHT_GRADS
-        .with(|slot| slot.borrow_mut().take())
-        .unwrap_or_default();
-    let mut grads = grads?;
-    for (id, g) in made {
+    let collecting = Collecting::start();
+    let mut grads = loss.backward()?;
+    for (id, g) in collecting.finish() {
         // Only a weight also used outside this op has a gradient from candle as well.
         let g = match grads.get_id(id) {
             Some(other) => other.add(&g)?,
@@ -40,6 +36,30 @@ pub fn backward(loss: &Tensor) -> candle_core::Result<GradStore> {
         grads.insert_id(id, g);
     }
     Ok(grads)
+}
+
+/// This thread's collection of weight gradients while it lives: ended however [`backward`]
+/// leaves (an error, or a panic a caller catches), so a later plain `Tensor::backward` never hands
+/// its gradients to a stale collection.
+struct Collecting;
+
+impl Collecting {
+    fn start() -> Self {
+        WEIGHT_GRADS.with(|slot| *slot.borrow_mut() = Some(Vec::new()));
+        Self
+    }
+
+    fn finish(self) -> Vec<(TensorId, Tensor)> {
+        WEIGHT_GRADS
+            .with(|slot| slot.borrow_mut().take())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Collecting {
+    fn drop(&mut self) {
+        WEIGHT_GRADS.with(|slot| *slot.borrow_mut() = None);
+    }
 }
 
 /// Keeps `g` as `w`'s gradient when a [`backward`] is collecting on this thread; gives it back
@@ -196,6 +216,20 @@ mod tests {
             bits(grad(&plain, square.as_tensor()))?,
             bits(grad(&theirs, square.as_tensor()))?
         );
+        Ok(())
+    }
+
+    #[test]
+    fn an_abandoned_collection_takes_no_later_gradients() -> candle_core::Result<()> {
+        let mut rng = SeededRng::new(9);
+        let (w, x) = (normal_var(&mut rng, 4, 3)?, normal_var(&mut rng, 2, 4)?);
+        // What a `backward` that fails or unwinds part-way leaves behind: its guard, dropped.
+        drop(Collecting::start());
+        let g = dense_product(&x.as_tensor().detach(), w.as_tensor())?
+            .sqr()?
+            .sum_all()?
+            .backward()?;
+        assert!(g.get(w.as_tensor()).is_some());
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use candle_core::safetensors::Load;
 use candle_core::{Device, Tensor};
 
 use super::RunState;
@@ -110,10 +111,7 @@ fn read_matching(
     let tensors = entries
         .into_iter()
         .filter(|(name, _)| wanted(name))
-        .map(|(name, _)| {
-            let t = file.load(&name, device).map_err(bad)?;
-            Ok((name, t))
-        })
+        .map(|(name, view)| Ok((name, view.load(device).map_err(bad)?)))
         .collect::<Result<_>>()?;
     Ok((tensors, held))
 }
