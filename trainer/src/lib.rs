@@ -1,7 +1,7 @@
 //! edgevae-trainer: fits Two-Stage VAEs with candle, on CPU or CUDA, and writes run directories
 //! that the `edgevae` binary samples from, inspects, evaluates and exports.
 //!
-//! Layers, from the bottom: [`rng`], [`data`] and [`image_grid`] (no candle), [`nn`] (parameters,
+//! Layers, from the bottom: [`rng`], [`mapped_vec`], [`data`] and [`image_grid`] (no candle), [`nn`] (parameters,
 //! dense layers, optimiser), [`model`] (stage 1, stage 2, losses), [`train`] (the loop,
 //! checkpoints, resume, and the run's own reports: active dimensions, image grids), then
 //! [`report`] (evaluation metrics) and [`export`] (ONNX graphs) over trained runs; beside them
@@ -16,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod float_mode;
 pub mod image_grid;
+pub mod mapped_vec;
 pub mod model;
 pub mod nn;
 pub mod report;

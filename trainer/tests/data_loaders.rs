@@ -85,7 +85,7 @@ fn idx_raw_u8_values_are_scaled_to_unit_interval_exactly() {
     let a = idx::read(&path).unwrap();
     assert_eq!(a.dims, vec![2, 2, 3]);
     assert_eq!(a.elem, idx::IdxType::U8);
-    assert_eq!(a.values, Values::Bytes(payload.clone()));
+    assert_eq!(a.values, Values::Bytes(payload.clone().into()));
     let values = a.values.as_f32();
     assert_eq!(values.len(), 12);
     assert_eq!(values[0], 0.0);
@@ -351,7 +351,7 @@ fn npy_u8_round_trips_scaled_to_unit_interval() {
     );
     let a = npy::read(&path).unwrap();
     assert_eq!(a.shape, vec![4, 3, 2]);
-    assert_eq!(a.values, Values::Bytes(raw.clone()));
+    assert_eq!(a.values, Values::Bytes(raw.clone().into()));
     let want: Vec<f32> = raw.iter().map(|&b| f32::from(b) / 255.0).collect();
     assert_eq!(a.values.as_f32(), want);
 }

@@ -4,6 +4,8 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::mapped_vec::MappedVec;
+
 /// How values are scaled, which decides the decoder's output layer and the corruption noise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -21,10 +23,11 @@ pub fn byte_value(b: u8) -> f32 {
 
 /// Row-major values as they were read. Bytes (from u8 files, `byte_value` each) stay bytes, a
 /// quarter of the memory of f32: MNIST's 60,000 training images are 47 MB as bytes and 188 MB
-/// as f32, and training converts one batch at a time.
+/// as f32, and training converts one batch at a time. They live in their own mapping, which
+/// goes back to the OS when training drops them before stage 2 (`mapped_vec.rs`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Values {
-    Bytes(Vec<u8>),
+    Bytes(MappedVec<u8>),
     Floats(Vec<f32>),
 }
 
@@ -74,14 +77,23 @@ impl Values {
 
     fn pick_rows(&self, dim: usize, idx: &[usize]) -> Values {
         match self {
-            Values::Bytes(b) => Values::Bytes(pick_rows(b, dim, idx)),
+            Values::Bytes(b) => {
+                let mut out = MappedVec::with_capacity(idx.len() * dim);
+                for &i in idx {
+                    out.extend_from_slice(&b[i * dim..(i + 1) * dim]);
+                }
+                Values::Bytes(out)
+            }
             Values::Floats(f) => Values::Floats(pick_rows(f, dim, idx)),
         }
     }
 
     fn keep_rows(&mut self, dim: usize, keep: &[usize]) {
         match self {
-            Values::Bytes(b) => keep_rows(b, dim, keep),
+            Values::Bytes(b) => {
+                move_rows_to_front(b, dim, keep);
+                b.truncate(keep.len() * dim);
+            }
             Values::Floats(f) => keep_rows(f, dim, keep),
         }
     }
@@ -222,12 +234,17 @@ impl Dataset {
     }
 }
 
-/// Moves rows `keep` (strictly increasing) to the front of `values`, in order, and drops the rest.
-fn keep_rows<T: Copy>(values: &mut Vec<T>, dim: usize, keep: &[usize]) {
+/// Moves rows `keep` (strictly increasing) to the front of `values`, in order.
+fn move_rows_to_front<T: Copy>(values: &mut [T], dim: usize, keep: &[usize]) {
     for (to, &from) in keep.iter().enumerate() {
         // `from >= to` for a strictly increasing list, so no kept row is overwritten early.
         values.copy_within(from * dim..(from + 1) * dim, to * dim);
     }
+}
+
+/// Moves rows `keep` (strictly increasing) to the front of `values`, in order, and drops the rest.
+fn keep_rows<T: Copy>(values: &mut Vec<T>, dim: usize, keep: &[usize]) {
+    move_rows_to_front(values, dim, keep);
     values.truncate(keep.len() * dim);
 }
 
@@ -254,7 +271,7 @@ mod tests {
 
     fn bytes_dataset() -> Dataset {
         let bytes: Vec<u8> = (0..30).map(|i| (i * 8) as u8).collect();
-        let mut ds = Dataset::new(3, None, Scaling::Unit, Values::Bytes(bytes));
+        let mut ds = Dataset::new(3, None, Scaling::Unit, Values::Bytes(bytes.into()));
         ds.clean = Some((0..30).map(|i| i as f32).collect());
         ds.outlier_mask = Some((0..30).map(|i| i % 4 == 0).collect());
         ds

@@ -8,11 +8,14 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 
 use super::{file_bytes, DataError, Values};
+use crate::mapped_vec::MappedVec;
 
 /// Refuse headers that claim more than this many elements (4 GiB of u8, 16 GiB of f32); below
 /// that, memory is only committed as payload bytes actually arrive.
 const MAX_ELEMENTS: u64 = 1 << 32;
 const MAX_DIMS: u8 = 4;
+/// Address space reserved up front for a gzip file's payload (committed only as it is written).
+const PAYLOAD_RESERVE: usize = 1 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdxType {
@@ -94,10 +97,12 @@ fn check_magic(path: &Path, magic: [u8; 4]) -> Result<u8, DataError> {
 }
 
 /// The values of `bytes[skip..]`; a u8 payload keeps the buffer (the header is drained off it).
-fn decode_payload(elem: IdxType, mut bytes: Vec<u8>, skip: usize) -> Values {
+fn decode_payload(elem: IdxType, mut bytes: MappedVec<u8>, skip: usize) -> Values {
     match elem {
         IdxType::U8 => {
-            bytes.drain(..skip);
+            let kept = bytes.len() - skip;
+            bytes.copy_within(skip.., 0);
+            bytes.truncate(kept);
             Values::Bytes(bytes)
         }
         IdxType::F32 => Values::Floats(
@@ -112,7 +117,7 @@ fn decode_payload(elem: IdxType, mut bytes: Vec<u8>, skip: usize) -> Values {
 fn finish(
     path: &Path,
     header: Header,
-    payload: Vec<u8>,
+    payload: MappedVec<u8>,
     skip: usize,
 ) -> Result<IdxArray, DataError> {
     let values = decode_payload(header.elem, payload, skip);
@@ -135,11 +140,11 @@ fn finish(
 /// Parses an uncompressed IDX image held in memory.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<IdxArray, DataError> {
     let (header, header_len) = check_framing(path, bytes)?;
-    finish(path, header, bytes.to_vec(), header_len)
+    finish(path, header, MappedVec::from_slice(bytes), header_len)
 }
 
 /// `parse` on a buffer it may keep: a u8 file's values are the file's own bytes, not a copy.
-fn parse_owned(path: &Path, bytes: Vec<u8>) -> Result<IdxArray, DataError> {
+fn parse_owned(path: &Path, bytes: MappedVec<u8>) -> Result<IdxArray, DataError> {
     let (header, header_len) = check_framing(path, &bytes)?;
     finish(path, header, bytes, header_len)
 }
@@ -208,12 +213,15 @@ pub fn read_stream(path: &Path, mut reader: impl Read) -> Result<IdxArray, DataE
     read_exact(&mut reader, &mut dim_bytes, header_len)?;
     let header = parse_header(path, magic, &dim_bytes)?;
     let expected = header_len + header.payload_bytes;
-    // Grow with the data actually decoded (a lying header costs nothing), one byte past the
-    // promised payload to detect trailing data.
-    let mut payload = Vec::new();
-    (&mut reader)
-        .take(header.payload_bytes + 1)
-        .read_to_end(&mut payload)
+    // Up to the promised payload and one byte more (to detect trailing data), into a mapping
+    // whose pages are committed only as decoded bytes arrive (a lying header costs nothing); a
+    // claim beyond PAYLOAD_RESERVE grows the mapping only with the data.
+    let reserve = usize::try_from(header.payload_bytes + 1)
+        .map_or(PAYLOAD_RESERVE, |n| n.min(PAYLOAD_RESERVE));
+    // A system that refuses the reservation (strict overcommit) gets growth with the data.
+    let mut payload = MappedVec::try_with_capacity(reserve).unwrap_or_default();
+    payload
+        .read_to_end(&mut (&mut reader).take(header.payload_bytes + 1))
         .map_err(io)?;
     let got = payload.len() as u64;
     if got < header.payload_bytes {

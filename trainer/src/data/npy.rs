@@ -91,7 +91,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<NpyArray, DataError> {
     }
     let file = NpyFile::with_header(header, rest);
     let values = if from_u8 {
-        Values::Bytes(file.into_vec().map_err(|e| bad(format!("payload: {e}")))?)
+        Values::Bytes(
+            file.into_vec::<u8>()
+                .map_err(|e| bad(format!("payload: {e}")))?
+                .into(),
+        )
     } else {
         let floats: Vec<f32> = file.into_vec().map_err(|e| bad(format!("payload: {e}")))?;
         if let Some((index, &value)) = floats.iter().enumerate().find(|(_, v)| !v.is_finite()) {

@@ -5,6 +5,7 @@ use candle_core::{Device, Tensor};
 
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::mapped_vec::MappedVec;
 use crate::rng::SeededRng;
 
 pub trait BatchSource {
@@ -38,9 +39,10 @@ impl BatchSource for RowBatches<'_> {
 }
 
 /// Stage-1 posterior parameters of every training row.
+/// In their own mappings, which go back to the OS when stage 2 is done (`mapped_vec.rs`).
 pub struct CodeBatches {
-    pub mean: Vec<f32>,
-    pub std: Vec<f32>,
+    pub mean: MappedVec<f32>,
+    pub std: MappedVec<f32>,
     pub latent: usize,
 }
 

@@ -10,6 +10,7 @@ use super::{checkpoint, CodeBatches, RunState, TrainConfig};
 use crate::atomic_file;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::mapped_vec::MappedVec;
 use crate::model::{DecoderKind, Stage1, Stage2};
 use crate::nn::ParamStore;
 use crate::rng::SeededRng;
@@ -330,14 +331,14 @@ fn values(t: &Tensor) -> Result<Vec<f32>> {
 /// Stage-1 posterior (mean, standard deviation) of every row of `data`.
 pub fn encode_codes(stage1: &Stage1, data: &Dataset, device: &Device) -> Result<CodeBatches> {
     let k = stage1.config.latent;
-    let mut mean = Vec::with_capacity(data.len() * k);
-    let mut std = Vec::with_capacity(data.len() * k);
+    let mut mean = MappedVec::with_capacity(data.len() * k);
+    let mut std = MappedVec::with_capacity(data.len() * k);
     for chunk in data.row_chunks(ROWS_PER_BATCH) {
         let x = Tensor::from_slice(&chunk, (chunk.len() / data.dim, data.dim), device)?;
         let q = stage1.encode(&x)?;
-        mean.extend(q.mean.flatten_all()?.to_vec1::<f32>()?);
-        std.extend(
-            q.log_var
+        mean.extend_from_slice(&q.mean.flatten_all()?.to_vec1::<f32>()?);
+        std.extend_from_slice(
+            &q.log_var
                 .affine(0.5, 0.0)?
                 .exp()?
                 .flatten_all()?
