@@ -3,6 +3,7 @@
 
 use candle_core::{Module, Tensor};
 
+use super::bias_add::add_bias_relu;
 use super::dense_product::dense_product;
 use super::{add_bias, ParamRole, ParamStore};
 use crate::error::Result;
@@ -54,6 +55,11 @@ impl Dense {
 
     pub fn out_dim(&self) -> usize {
         self.weight.dims()[1]
+    }
+
+    /// `relu(x W + b)`, a hidden layer, with the bias and ReLU fused (`bias_add.rs`).
+    pub fn forward_relu(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        add_bias_relu(&dense_product(x, &self.weight)?, &self.bias)
     }
 }
 

@@ -64,7 +64,7 @@ impl Mlp {
         };
         let mut h = x.clone();
         for layer in hidden {
-            h = layer.forward(&h)?.relu()?;
+            h = layer.forward_relu(&h)?;
         }
         let out = self.output.apply(&last.forward(&h)?)?;
         Ok((h, out))
@@ -76,11 +76,10 @@ impl Module for Mlp {
         let last = self.layers.len().saturating_sub(1);
         let mut h = x.clone();
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h)?;
             h = if i == last {
-                self.output.apply(&h)?
+                self.output.apply(&layer.forward(&h)?)?
             } else {
-                h.relu()?
+                layer.forward_relu(&h)?
             };
         }
         Ok(h)
