@@ -1,9 +1,9 @@
 //! edgevae-trainer: fits Two-Stage VAEs with candle, on CPU or CUDA, and writes run directories
 //! that the `edgevae` binary samples from, inspects, evaluates and exports.
 //!
-//! Layers, from the bottom: [`rng`], [`mapped_vec`], [`data`] and [`image_grid`] (no candle), [`nn`] (parameters,
-//! dense layers, optimiser), [`model`] (stage 1, stage 2, losses), [`train`] (the loop,
-//! checkpoints, resume, and the run's own reports: active dimensions, image grids), then
+//! Layers, from the bottom: [`rng`], [`mapped_vec`], [`data`] and [`image_grid`] (no candle),
+//! [`nn`] (parameters, dense layers, optimiser), [`model`] (stage 1, stage 2, losses), [`train`]
+//! (the loop, checkpoints, resume, and the run's own reports: active dimensions, image grids), then
 //! [`report`] (evaluation metrics) and [`export`] (ONNX graphs) over trained runs; beside them
 //! [`rpca`] (the Robust PCA baseline, no candle). No module uses one above it: CI runs
 //! `scripts/check_module_cycles.py`, which fails on a dependency cycle.

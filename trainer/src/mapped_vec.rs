@@ -25,32 +25,18 @@ pub struct MappedVec<T: Pod> {
     _values: PhantomData<T>,
 }
 
-/// A mapping that cannot be made is an allocation failure, handled as `Vec` handles one.
-fn map_or_abort(bytes: usize) -> MmapMut {
-    match MmapMut::map_anon(bytes) {
-        Ok(map) => map,
-        Err(_) => std::alloc::handle_alloc_error(
-            Layout::from_size_align(bytes.max(1), 1).unwrap_or(Layout::new::<u8>()),
-        ),
-    }
-}
-
-fn bytes_for<T>(len: usize) -> usize {
-    len.checked_mul(size_of::<T>())
-        .unwrap_or_else(|| std::alloc::handle_alloc_error(Layout::new::<T>()))
-}
-
 impl<T: Pod> MappedVec<T> {
     pub fn new() -> Self {
         Self::with_capacity(0)
     }
 
+    /// A mapping that cannot be made is an allocation failure, handled as `Vec` handles one.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self {
-            map: map_or_abort(bytes_for::<T>(capacity)),
-            len: 0,
-            _values: PhantomData,
-        }
+        Self::try_with_capacity(capacity).unwrap_or_else(|_| {
+            std::alloc::handle_alloc_error(
+                Layout::array::<T>(capacity.max(1)).unwrap_or(Layout::new::<T>()),
+            )
+        })
     }
 
     /// `with_capacity` that reports a mapping the system refuses (a size hint read from a
@@ -64,13 +50,6 @@ impl<T: Pod> MappedVec<T> {
             len: 0,
             _values: PhantomData,
         })
-    }
-
-    /// `len` zeros.
-    pub fn zeroed(len: usize) -> Self {
-        let mut v = Self::with_capacity(len);
-        v.len = len;
-        v
     }
 
     pub fn from_slice(values: &[T]) -> Self {
@@ -239,7 +218,6 @@ mod tests {
             MappedVec::from_slice(&[1.0f32]),
             MappedVec::from_slice(&[2.0f32])
         );
-        assert_eq!(&MappedVec::<u16>::zeroed(4)[..], &[0, 0, 0, 0]);
         assert_eq!(format!("{:?}", MappedVec::from_slice(&[1u8, 2])), "[1, 2]");
     }
 

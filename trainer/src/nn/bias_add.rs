@@ -35,14 +35,10 @@ const PARALLEL_MIN: usize = 1 << 15;
 
 /// `f(row, out_row)` over the rows of `x` ([_, m]) into a new buffer of the same size, the rows
 /// split across rayon's threads for large buffers.
-fn map_rows(
-    x: &[f32],
-    m: usize,
-    f: impl Fn(usize, &[f32], &mut [f32]) + Sync,
-) -> candle_core::Result<Vec<f32>> {
+fn map_rows(x: &[f32], m: usize, f: impl Fn(usize, &[f32], &mut [f32]) + Sync) -> Vec<f32> {
     let mut out = vec![0.0f32; x.len()];
     if m == 0 {
-        return Ok(out);
+        return out;
     }
     let rows_per_task = (PARALLEL_MIN / m).max(1);
     if x.len() < PARALLEL_MIN {
@@ -59,13 +55,28 @@ fn map_rows(
                 }
             });
     }
-    Ok(out)
+    out
 }
 
 /// Contiguous f32 on the CPU: what the hand-written loops handle (anything else goes through
 /// candle's general ops).
 pub(super) fn fast_path(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous()
+}
+
+/// x [n, m] and bias [m] of a row-wise op, as contiguous f32, and m.
+fn row_operands<'a>(
+    op: &str,
+    (xs, xl): (&'a CpuStorage, &Layout),
+    (bs, bl): (&'a CpuStorage, &Layout),
+) -> candle_core::Result<(&'a [f32], &'a [f32], usize)> {
+    let x = contiguous_f32(xs, xl, op)?;
+    let b = contiguous_f32(bs, bl, op)?;
+    let (_, m) = xl.shape().dims2()?;
+    if b.len() != m {
+        candle_core::bail!("{op}: bias of {} for rows of {m}", b.len())
+    }
+    Ok((x, b, m))
 }
 
 pub(super) fn contiguous_f32<'a>(
@@ -103,19 +114,14 @@ impl CustomOp2 for Biased {
         bs: &CpuStorage,
         bl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(xs, xl, self.name())?;
-        let b = contiguous_f32(bs, bl, self.name())?;
-        let (_, m) = xl.shape().dims2()?;
-        if b.len() != m {
-            candle_core::bail!("{}: bias of {} for rows of {m}", self.name(), b.len())
-        }
+        let (x, b, m) = row_operands(self.name(), (xs, xl), (bs, bl))?;
         let relu = self.relu;
         let out = map_rows(x, m, |_, row, o| {
             for ((o, v), c) in o.iter_mut().zip(row).zip(b) {
                 // candle's ReLU is `v.max(0)`.
                 *o = if relu { (v + c).max(0f32) } else { v + c };
             }
-        })?;
+        });
         Ok((CpuStorage::F32(out), xl.shape().clone()))
     }
 
@@ -154,12 +160,15 @@ impl CustomOp3 for ReluGrad {
         gs: &CpuStorage,
         gl: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(xs, xl, self.name())?;
-        let b = contiguous_f32(bs, bl, self.name())?;
+        let (x, b, m) = row_operands(self.name(), (xs, xl), (bs, bl))?;
         let g = contiguous_f32(gs, gl, self.name())?;
-        let (_, m) = xl.shape().dims2()?;
-        if b.len() != m || g.len() != x.len() {
-            candle_core::bail!("{}: mismatched operands", self.name())
+        if g.len() != x.len() {
+            candle_core::bail!(
+                "{}: gradient of {} for {} values",
+                self.name(),
+                g.len(),
+                x.len()
+            )
         }
         let out = map_rows(x, m, |i, row, o| {
             let g = &g[i * m..(i + 1) * m];
@@ -167,7 +176,7 @@ impl CustomOp3 for ReluGrad {
                 let open = if v + c >= 0f32 { 1f32 } else { 0f32 };
                 *o = 0f32 + g * open;
             }
-        })?;
+        });
         Ok((CpuStorage::F32(out), xl.shape().clone()))
     }
 }

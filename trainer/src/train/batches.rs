@@ -57,10 +57,11 @@ impl BatchSource for CodeBatches {
 
     fn batch(&self, idx: &[usize], rng: &mut SeededRng, device: &Device) -> Result<Tensor> {
         let k = self.latent;
+        let (mean, std) = (&self.mean[..], &self.std[..]);
         let mut z = Vec::with_capacity(idx.len() * k);
         for &i in idx {
             for j in i * k..(i + 1) * k {
-                z.push(self.mean[j] + self.std[j] * rng.normal());
+                z.push(mean[j] + std[j] * rng.normal());
             }
         }
         Ok(Tensor::from_vec(z, (idx.len(), k), device)?)
