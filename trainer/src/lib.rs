@@ -2,7 +2,8 @@
 //! that the `edgevae` binary samples from, inspects, evaluates and exports.
 //!
 //! Layers, from the bottom: [`rng`], [`mapped_vec`], [`data`] and [`image_grid`] (no candle),
-//! [`nn`] (parameters, dense layers, optimiser), [`model`] (stage 1, stage 2, losses), [`train`]
+//! [`onnx`] (the graph builder), [`nn`] (parameters, dense layers, optimiser; each layer emits its
+//! own ONNX nodes), [`model`] (stage 1, stage 2, losses), [`train`]
 //! (the loop, checkpoints, resume, and the run's own reports: active dimensions, image grids), then
 //! [`report`] (evaluation metrics) and [`export`] (ONNX graphs) over trained runs; beside them
 //! [`rpca`] (the Robust PCA baseline, no candle). No module uses one above it: CI runs
@@ -19,6 +20,7 @@ pub mod image_grid;
 pub mod mapped_vec;
 pub mod model;
 pub mod nn;
+pub mod onnx;
 pub mod report;
 pub mod rng;
 pub mod rpca;

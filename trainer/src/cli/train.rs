@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use edgevae_trainer::model::{DecoderKind, RobustConfig, Stage1Config, Stage2Config};
+use edgevae_trainer::model::{DecoderKind, EncoderKind, RobustConfig, Stage1Config, Stage2Config};
 use edgevae_trainer::nn::{Activation, AdamWConfig};
 use edgevae_trainer::train::{self, Outcome, StageSchedule, TrainConfig, TrainRequest};
 
@@ -80,11 +80,12 @@ pub struct TrainArgs {
     /// its value, so the model fits before it excludes [default: 0.3].
     #[arg(long)]
     robust_warmup: Option<f64>,
-    /// Stage-1 decoder mean: `mlp` (mirrors the encoder), `affine` (mu_x = W z + b: the
-    /// Robust PCA setting) or `conv` (for images: the mirrored hidden layers to a small feature
-    /// map, then 3x3 sub-pixel convolutions up to the image's size) [default: mlp].
-    #[arg(long, value_parser = ["mlp", "affine", "conv"])]
-    decoder: Option<String>,
+    /// Stage-1 encoder body, before the head [default: mlp].
+    #[arg(long, value_enum)]
+    encoder: Option<EncoderKind>,
+    /// Stage-1 decoder mean [default: mlp].
+    #[arg(long, value_enum)]
+    decoder: Option<DecoderKind>,
     /// Channels of the conv decoder's feature maps, comma-separated, first map first; each
     /// doubles the sides (the first map is the image's size / 2^count) [default: 64,32].
     #[arg(long, value_delimiter = ',')]
@@ -153,6 +154,7 @@ impl TrainArgs {
             outlier_cost: None,
             variance_range: None,
             robust_warmup: None,
+            encoder: None,
             decoder: None,
             conv_channels: None,
             recycle: None,
@@ -219,10 +221,11 @@ impl TrainArgs {
                 "--outlier-cost, --variance-range and --robust-warmup need --robust"
             );
         }
-        match self.decoder.as_deref() {
-            Some("affine") => stage1.decoder = DecoderKind::Affine,
-            Some("conv") => stage1.decoder = DecoderKind::Conv,
-            _ => {}
+        if let Some(kind) = self.encoder {
+            stage1.encoder = kind;
+        }
+        if let Some(kind) = self.decoder {
+            stage1.decoder = kind;
         }
         if let Some(c) = &self.conv_channels {
             anyhow::ensure!(

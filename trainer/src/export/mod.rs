@@ -2,10 +2,8 @@
 //! requested precision) and a `manifest.json` that the runtime checks before first use.
 
 pub mod calibration;
-mod graph_builder;
 pub mod graphs;
 mod model_file;
-pub mod onnx_proto;
 pub mod triton;
 
 use std::path::Path;

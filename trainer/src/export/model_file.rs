@@ -2,7 +2,7 @@
 
 use prost::Message;
 
-use super::onnx_proto::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto};
+use crate::onnx::proto::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto};
 
 pub const IR_VERSION: i64 = 8;
 pub const OPSET: i64 = 17;

@@ -20,6 +20,9 @@ pub struct Stage1Config {
     pub gamma_floor: f64,
     /// Initial gamma.
     pub gamma_init: f64,
+    /// The encoder body before its head.
+    #[serde(default)]
+    pub encoder: EncoderKind,
     /// The decoder mean: an MLP mirroring the encoder, affine, or convolutional.
     #[serde(default)]
     pub decoder: DecoderKind,
@@ -43,17 +46,26 @@ fn default_conv_channels() -> Vec<usize> {
     vec![64, 32]
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Stage 1's encoder body (`--encoder`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum DecoderKind {
-    /// Hidden layers mirroring the encoder: the non-linear case.
+pub enum EncoderKind {
+    /// Dense ReLU layers of the hidden widths.
     #[default]
     Mlp,
-    /// `mu_x = W z + b` (then the output activation, identity for real-valued data): the Robust
-    /// PCA setting analysed by Dai et al. (2018).
+}
+
+/// Stage 1's decoder mean (`--decoder`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DecoderKind {
+    /// Dense ReLU layers mirroring the encoder's.
+    #[default]
+    Mlp,
+    /// mu_x = W z + b: the Robust PCA setting (Dai et al., 2018).
     Affine,
-    /// For images: the mirrored hidden layers to a small feature map, then sub-pixel
-    /// convolutions up to the image's size ([`crate::nn::ConvDecoder`]).
+    /// For images: the mirrored dense layers to a small feature map, then 3x3 sub-pixel
+    /// convolutions up to the image's size.
     Conv,
 }
 
@@ -109,6 +121,7 @@ impl Stage1Config {
             output,
             gamma_floor: 1e-4,
             gamma_init: 1.0,
+            encoder: EncoderKind::Mlp,
             decoder: DecoderKind::Mlp,
             conv_channels: default_conv_channels(),
             robust: None,

@@ -6,8 +6,10 @@ use candle_core::{Module, Tensor};
 use super::{DecoderKind, Stage1Config};
 use crate::error::{Error, Result};
 use crate::nn::{
-    first_grid, flat_image, ConvDecoder, Dense, Mlp, ParamRole, ParamStore, SubPixelConv,
+    emit_flat_image, first_grid, flat_image, ConvDecoder, Dense, Mlp, ParamRole, ParamStore,
+    SubPixelConv,
 };
+use crate::onnx::GraphBuilder;
 use crate::rng::SeededRng;
 
 /// Whether `config`'s decoder can decode data rows of `image_shape` (the data's, `None` when its
@@ -125,6 +127,27 @@ impl Decoder {
             Decoder::Conv(conv) => conv.forward_split(z),
         }
     }
+
+    /// The mean [N, d] in a graph.
+    pub fn emit(&self, g: &mut GraphBuilder, z: &str, name: &str) -> Result<String> {
+        match self {
+            Decoder::Dense(mlp) => mlp.emit(g, z, name),
+            Decoder::Conv(conv) => Ok(conv.emit_split(g, z, name)?.1),
+        }
+    }
+
+    /// [`Self::forward_split`] in a graph.
+    pub fn emit_split(
+        &self,
+        g: &mut GraphBuilder,
+        z: &str,
+        name: &str,
+    ) -> Result<(String, String)> {
+        match self {
+            Decoder::Dense(mlp) => mlp.emit_split(g, z, name),
+            Decoder::Conv(conv) => conv.emit_split(g, z, name),
+        }
+    }
 }
 
 impl Module for Decoder {
@@ -142,6 +165,17 @@ impl VarianceHead {
         match self {
             VarianceHead::Dense(dense) => Some(dense),
             VarianceHead::Conv(_) => None,
+        }
+    }
+
+    /// The raw output [N, d] in a graph, from the decoder's last hidden features.
+    pub fn emit(&self, g: &mut GraphBuilder, hidden: &str, name: &str) -> Result<String> {
+        match self {
+            VarianceHead::Dense(dense) => dense.emit(g, hidden, name),
+            VarianceHead::Conv(conv) => {
+                let map = conv.emit(g, hidden, name)?;
+                Ok(emit_flat_image(g, &map, name))
+            }
         }
     }
 }

@@ -3,13 +3,15 @@
 
 mod config;
 mod decoder;
+mod encoder;
 mod gaussian;
 mod loss;
 mod stage1;
 mod stage2;
 
-pub use config::{DecoderKind, RobustConfig, Stage1Config, Stage2Config};
+pub use config::{DecoderKind, EncoderKind, RobustConfig, Stage1Config, Stage2Config};
 pub use decoder::{check_decoder, Decoder, VarianceHead};
+pub use encoder::{check_encoder, Encoder};
 pub use gaussian::DiagonalGaussian;
 pub use loss::{gaussian_kl, outlier_cutoff, robust_vae_loss, vae_loss, LossParts, LN_2PI};
 pub use stage1::Stage1;

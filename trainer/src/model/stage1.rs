@@ -1,20 +1,28 @@
-//! Stage 1: an MLP encoder to q(z|x) and a decoder (dense or convolutional) to mu_x(z), with a
+//! Stage 1: an encoder to q(z|x) and a decoder (dense or convolutional) to mu_x(z), with a
 //! learned scalar decoder variance gamma stored as log gamma and kept above a floor; optionally
 //! (the robust decoder) a second decoder head giving a per-element variance.
 
 use candle_core::{Module, Tensor};
 
 use super::{
-    outlier_cutoff, robust_vae_loss, vae_loss, Decoder, DiagonalGaussian, LossParts, Stage1Config,
-    VarianceHead,
+    outlier_cutoff, robust_vae_loss, vae_loss, Decoder, DiagonalGaussian, Encoder, LossParts,
+    Stage1Config, VarianceHead,
 };
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Dense, Mlp, ParamRole, ParamStore};
+use crate::nn::{Dense, ParamRole, ParamStore};
+use crate::onnx::GraphBuilder;
 use crate::rng::SeededRng;
+
+// Parameter prefixes, which are also the exported graphs' initializer names.
+const ENCODER: &str = "stage1.encoder";
+const ENCODER_HEAD: &str = "stage1.encoder_head";
+const DECODER: &str = "stage1.decoder";
+const LOG_GAMMA: &str = "stage1.log_gamma";
+const VARIANCE_HEAD: &str = "stage1.decoder_variance";
 
 pub struct Stage1 {
     pub config: Stage1Config,
-    pub encoder: Mlp,
+    pub encoder: Encoder,
     /// Encoder head: last hidden layer to [mean | log-variance].
     pub head: Dense,
     pub decoder: Decoder,
@@ -42,29 +50,23 @@ impl Stage1 {
         params: &mut ParamStore,
         rng: &mut SeededRng,
     ) -> Result<Self> {
-        let mut enc_widths = vec![config.input_dim];
-        enc_widths.extend(&config.hidden);
-        let encoder = Mlp::new(
+        let encoder = Encoder::new(config, image_shape, params, ENCODER, rng)?;
+        let head = Dense::new(
             params,
-            "stage1.encoder",
-            &enc_widths,
-            Activation::Relu,
-            ParamRole::Weight,
+            ENCODER_HEAD,
+            encoder.out_dim(config),
+            2 * config.latent,
             rng,
         )?;
-        let last = *enc_widths.last().unwrap_or(&config.input_dim);
-        let head = Dense::new(params, "stage1.encoder_head", last, 2 * config.latent, rng)?;
-        let decoder = Decoder::new(config, image_shape, params, "stage1.decoder", rng)?;
+        let decoder = Decoder::new(config, image_shape, params, DECODER, rng)?;
         let log_gamma = params.scalar(
-            "stage1.log_gamma",
+            LOG_GAMMA,
             config.gamma_init.ln() as f32,
             ParamRole::LogGamma,
         )?;
         // Made last, so a plain model's initial weights do not depend on this option.
         let variance_head = match config.robust {
-            Some(_) => {
-                Some(decoder.variance_head(config, params, "stage1.decoder_variance", rng)?)
-            }
+            Some(_) => Some(decoder.variance_head(config, params, VARIANCE_HEAD, rng)?),
             None => None,
         };
         Ok(Self {
@@ -99,8 +101,32 @@ impl Stage1 {
         DiagonalGaussian::from_head(&self.head.forward(&h)?, self.config.latent)
     }
 
+    /// [`Self::encode`] in a graph: the posterior mean and log-variance [N, latent].
+    pub fn emit_encoder(&self, g: &mut GraphBuilder, x: &str) -> Result<(String, String)> {
+        let h = self.encoder.emit(g, x, ENCODER)?;
+        let k = self.config.latent;
+        let mean = self
+            .head
+            .emit_columns(g, &h, (0, k), &format!("{ENCODER_HEAD}.mean"))?;
+        let log_var = self
+            .head
+            .emit_columns(g, &h, (k, k), &format!("{ENCODER_HEAD}.log_var"))?;
+        Ok((mean, log_var))
+    }
+
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
         Ok(self.decoder.forward(z)?)
+    }
+
+    /// [`Self::decode`] in a graph.
+    pub fn emit_decoder(&self, g: &mut GraphBuilder, z: &str) -> Result<String> {
+        self.decoder.emit(g, z, DECODER)
+    }
+
+    /// The decoder in a graph: its last hidden features (what [`Self::emit_log_variance`]
+    /// reads) and the mean.
+    pub fn emit_decoder_split(&self, g: &mut GraphBuilder, z: &str) -> Result<(String, String)> {
+        self.decoder.emit_split(g, z, DECODER)
     }
 
     /// The decoder mean and, for the robust decoder, the per-element inlier variance.
@@ -121,6 +147,27 @@ impl Stage1 {
             mean,
             variance: Some(variance),
         })
+    }
+
+    /// The log of [`Self::decode_full`]'s variance in a graph, from the decoder's last hidden
+    /// features; `None` for a model without the robust decoder.
+    pub fn emit_log_variance(&self, g: &mut GraphBuilder, hidden: &str) -> Result<Option<String>> {
+        let (Some(head), Some(robust)) = (&self.variance_head, &self.config.robust) else {
+            return Ok(None);
+        };
+        let raw = head.emit(g, hidden, VARIANCE_HEAD)?;
+        let range = robust.log_variance_range as f32;
+        let inv_range = g.scalar("stage1.variance_range_inv", 1.0 / range)?;
+        let range = g.scalar("stage1.variance_range", range)?;
+        let squashed = g.node("Mul", &[&raw, &inv_range], vec![], "variance_raw");
+        let squashed = g.node("Tanh", &[&squashed], vec![], "variance_tanh");
+        let l = g.node("Mul", &[&squashed, &range], vec![], "variance_log_scale");
+        let log_gamma = g.scalar(LOG_GAMMA, self.gamma()?.ln() as f32)?;
+        let scaled = g.node("Add", &[&l, &log_gamma], vec![], "log_scale");
+        let v = g.node("Exp", &[&scaled], vec![], "scale");
+        let floor = g.scalar("stage1.variance_floor", robust.variance_floor as f32)?;
+        let v = g.node("Add", &[&v, &floor], vec![], "variance");
+        Ok(Some(g.node("Log", &[&v], vec![], "log_variance")))
     }
 
     /// The negative ELBO of one encode-decode pass, `eps` [batch, latent].

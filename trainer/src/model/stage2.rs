@@ -7,7 +7,13 @@ use candle_core::{Module, Tensor};
 use super::{vae_loss, DiagonalGaussian, LossParts, Stage2Config};
 use crate::error::Result;
 use crate::nn::{Activation, Dense, Mlp, ParamRole, ParamStore};
+use crate::onnx::{int_attr, GraphBuilder};
 use crate::rng::SeededRng;
+
+// Parameter prefixes, which are also the exported graphs' initializer names.
+const ENCODER: &str = "stage2.encoder";
+const DECODER: &str = "stage2.decoder";
+const LOG_GAMMA: &str = "stage2.log_gamma";
 
 /// Hidden ReLU layers, then `[hidden, input]` into one output layer.
 pub struct SkipMlp {
@@ -38,6 +44,13 @@ impl SkipMlp {
         let out = Dense::new(params, &format!("{prefix}.out"), cfg.width + inp, out, rng)?;
         Ok(Self { hidden, out })
     }
+
+    /// The forward pass in a graph, layers named as in [`Self::new`].
+    fn emit(&self, g: &mut GraphBuilder, x: &str, prefix: &str) -> Result<String> {
+        let h = self.hidden.emit(g, x, &format!("{prefix}.hidden"))?;
+        let cat = g.node("Concat", &[&h, x], vec![int_attr("axis", 1)], "concat");
+        self.out.emit(g, &cat, &format!("{prefix}.out"))
+    }
 }
 
 impl Module for SkipMlp {
@@ -64,7 +77,7 @@ impl Stage2 {
     ) -> Result<Self> {
         let encoder = SkipMlp::new(
             params,
-            "stage2.encoder",
+            ENCODER,
             (latent, 2 * latent),
             ParamRole::Weight,
             config,
@@ -72,14 +85,14 @@ impl Stage2 {
         )?;
         let decoder = SkipMlp::new(
             params,
-            "stage2.decoder",
+            DECODER,
             (latent, latent),
             ParamRole::LatentReader,
             config,
             rng,
         )?;
         let log_gamma = params.scalar(
-            "stage2.log_gamma",
+            LOG_GAMMA,
             config.gamma_init.ln() as f32,
             ParamRole::LogGamma,
         )?;
@@ -98,6 +111,20 @@ impl Stage2 {
 
     pub fn decode(&self, u: &Tensor) -> Result<Tensor> {
         Ok(self.decoder.forward(u)?)
+    }
+
+    /// Stage-1 codes from stage-2 noise: `z = f2(u) + sqrt(gamma_z) eps`.
+    pub fn sample_codes(&self, u: &Tensor, eps: &Tensor) -> Result<Tensor> {
+        let sd = self.gamma()?.sqrt();
+        Ok((self.decode(u)? + (eps * sd)?)?)
+    }
+
+    /// [`Self::sample_codes`] in a graph.
+    pub fn emit_sample_codes(&self, g: &mut GraphBuilder, u: &str, eps: &str) -> Result<String> {
+        let mean_z = self.decoder.emit(g, u, DECODER)?;
+        let sd = g.scalar("stage2.gamma_sqrt", self.gamma()?.sqrt() as f32)?;
+        let noise = g.node("Mul", &[eps, &sd], vec![], "noise");
+        Ok(g.node("Add", &[&mean_z, &noise], vec![], "z"))
     }
 
     pub fn loss(&self, z: &Tensor, eps: &Tensor) -> Result<LossParts> {

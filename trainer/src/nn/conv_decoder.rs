@@ -9,6 +9,7 @@ use candle_core::{Module, Tensor};
 
 use super::{Activation, Mlp, ParamRole, ParamStore, SubPixelConv};
 use crate::error::{Error, Result};
+use crate::onnx::{ints_attr, GraphBuilder};
 use crate::rng::SeededRng;
 
 #[derive(Clone, Debug)]
@@ -114,12 +115,47 @@ impl ConvDecoder {
         let out = self.output.apply(&flat_image(&self.out.forward(&h)?)?)?;
         Ok((h, out))
     }
+
+    /// [`Self::forward_split`] in a graph, on NCHW maps: the last feature map and the output.
+    pub fn emit_split(
+        &self,
+        g: &mut GraphBuilder,
+        z: &str,
+        name: &str,
+    ) -> Result<(String, String)> {
+        let flat = self.dense.emit(g, z, name)?;
+        let (rows, cols) = (self.grid.0 as i64, self.grid.1 as i64);
+        let nhwc = g.reshape(
+            &flat,
+            &[-1, rows, cols, self.first_channels() as i64],
+            &format!("{name}.grid"),
+        );
+        let mut h = g.node(
+            "Transpose",
+            &[&nhwc],
+            vec![ints_attr("perm", &[0, 3, 1, 2])],
+            "nchw",
+        );
+        for (i, layer) in self.up.iter().enumerate() {
+            h = layer.emit(g, &h, &format!("{name}.up.{i}"))?;
+            h = Activation::Relu.emit(g, &h);
+        }
+        let out = self.out.emit(g, &h, &format!("{name}.out"))?;
+        let out = emit_flat_image(g, &out, &format!("{name}.out"));
+        let out = self.output.emit(g, &out);
+        Ok((h, out))
+    }
 }
 
 /// A one-channel map [n, rows, cols, 1] as rows [n, rows * cols].
 pub fn flat_image(map: &Tensor) -> candle_core::Result<Tensor> {
     let (n, rows, cols, _) = map.dims4()?;
     map.reshape((n, rows * cols))
+}
+
+/// [`flat_image`] in a graph, for a one-channel NCHW map (the same order).
+pub fn emit_flat_image(g: &mut GraphBuilder, map: &str, name: &str) -> String {
+    g.reshape(map, &[0, -1], &format!("{name}.rows"))
 }
 
 impl Module for ConvDecoder {

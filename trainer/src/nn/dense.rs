@@ -7,6 +7,7 @@ use super::bias_add::add_bias_relu;
 use super::dense_product::dense_product;
 use super::{add_bias, ParamRole, ParamStore};
 use crate::error::Result;
+use crate::onnx::GraphBuilder;
 use crate::rng::SeededRng;
 
 #[derive(Clone, Debug)]
@@ -60,6 +61,31 @@ impl Dense {
     /// `relu(x W + b)`, a hidden layer, with the bias and ReLU fused (`bias_add.rs`).
     pub fn forward_relu(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         add_bias_relu(&dense_product(x, &self.weight)?, &self.bias)
+    }
+
+    /// The layer in a graph: `x W + b` as MatMul + Add (not Gemm), initializers
+    /// `{name}.weight` and `{name}.bias`.
+    pub fn emit(&self, g: &mut GraphBuilder, x: &str, name: &str) -> Result<String> {
+        let w = g.tensor_weight(&format!("{name}.weight"), &self.weight)?;
+        let b = g.tensor_weight(&format!("{name}.bias"), &self.bias)?;
+        let mm = g.node("MatMul", &[x, &w], vec![], "matmul");
+        Ok(g.node("Add", &[&mm, &b], vec![], "add"))
+    }
+
+    /// Output columns `[start, start + len)` as their own MatMul + Add (an encoder head splits
+    /// into mean and log-variance this way, with no Split op).
+    pub fn emit_columns(
+        &self,
+        g: &mut GraphBuilder,
+        x: &str,
+        (start, len): (usize, usize),
+        name: &str,
+    ) -> Result<String> {
+        let columns = Dense {
+            weight: self.weight.narrow(1, start, len)?.contiguous()?,
+            bias: self.bias.narrow(0, start, len)?.contiguous()?,
+        };
+        columns.emit(g, x, name)
     }
 }
 

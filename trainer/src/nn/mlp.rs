@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Dense, ParamRole, ParamStore};
 use crate::error::Result;
+use crate::onnx::GraphBuilder;
 use crate::rng::SeededRng;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +22,15 @@ impl Activation {
             Activation::Identity => Ok(x.clone()),
             Activation::Relu => x.relu(),
             Activation::Sigmoid => candle_nn::ops::sigmoid(x),
+        }
+    }
+
+    /// [`Self::apply`] in a graph (no node for the identity).
+    pub fn emit(self, g: &mut GraphBuilder, x: &str) -> String {
+        match self {
+            Activation::Identity => x.to_string(),
+            Activation::Relu => g.node("Relu", &[x], vec![], "relu"),
+            Activation::Sigmoid => g.node("Sigmoid", &[x], vec![], "sigmoid"),
         }
     }
 }
@@ -67,6 +77,42 @@ impl Mlp {
             h = layer.forward_relu(&h)?;
         }
         let out = self.output.apply(&last.forward(&h)?)?;
+        Ok((h, out))
+    }
+
+    /// The forward pass in a graph, layers named `{name}.{i}` as in [`Self::new`].
+    pub fn emit(&self, g: &mut GraphBuilder, x: &str, name: &str) -> Result<String> {
+        let last = self.layers.len().saturating_sub(1);
+        let mut h = x.to_string();
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.emit(g, &h, &format!("{name}.{i}"))?;
+            let act = if i == last {
+                self.output
+            } else {
+                Activation::Relu
+            };
+            h = act.emit(g, &h);
+        }
+        Ok(h)
+    }
+
+    /// [`Self::forward_split`] in a graph: the last layer's input and the output.
+    pub fn emit_split(
+        &self,
+        g: &mut GraphBuilder,
+        x: &str,
+        name: &str,
+    ) -> Result<(String, String)> {
+        let Some((last, hidden)) = self.layers.split_last() else {
+            return Ok((x.to_string(), x.to_string()));
+        };
+        let mut h = x.to_string();
+        for (i, layer) in hidden.iter().enumerate() {
+            h = layer.emit(g, &h, &format!("{name}.{i}"))?;
+            h = Activation::Relu.emit(g, &h);
+        }
+        let out = last.emit(g, &h, &format!("{name}.{}", hidden.len()))?;
+        let out = self.output.emit(g, &out);
         Ok((h, out))
     }
 }

@@ -15,7 +15,7 @@ mod sub_pixel_conv;
 
 pub use adamw::{AdamW, AdamWConfig, STATE_PREFIX as OPTIMIZER_STATE_PREFIX};
 pub use bias_add::add_bias;
-pub use conv_decoder::{first_grid, flat_image, ConvDecoder};
+pub use conv_decoder::{emit_flat_image, first_grid, flat_image, ConvDecoder};
 pub use dense::Dense;
 pub use mlp::{Activation, Mlp};
 pub use params::{ParamRole, ParamStore};

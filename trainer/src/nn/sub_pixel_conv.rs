@@ -10,6 +10,7 @@ use candle_core::{Module, Tensor};
 
 use super::{add_bias, patches_3x3, ParamRole, ParamStore};
 use crate::error::Result;
+use crate::onnx::{int_attr, ints_attr, string_attr, GraphBuilder};
 use crate::rng::SeededRng;
 
 const KERNEL: usize = SubPixelConv::KERNEL;
@@ -76,6 +77,35 @@ impl SubPixelConv {
             .permute((3, 2, 0, 1))?
             .contiguous()?;
         Ok(w.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// The layer on an NCHW map in a graph: Conv (3x3, pads 1) to `4 c_out` channels, then
+    /// DepthToSpace (blocksize 2, mode DCR: our column order `(dy, dx, o)`).
+    pub fn emit(&self, g: &mut GraphBuilder, x: &str, name: &str) -> Result<String> {
+        let w = g.weight(
+            &format!("{name}.weight"),
+            &self.onnx_kernel()?,
+            &[SCALE * SCALE * self.c_out, self.c_in, KERNEL, KERNEL],
+        )?;
+        let b = g.tensor_weight(&format!("{name}.bias"), &self.bias)?;
+        let conv = g.node(
+            "Conv",
+            &[x, &w, &b],
+            vec![
+                ints_attr("kernel_shape", &[KERNEL as i64, KERNEL as i64]),
+                ints_attr("pads", &[1, 1, 1, 1]),
+            ],
+            "conv",
+        );
+        Ok(g.node(
+            "DepthToSpace",
+            &[&conv],
+            vec![
+                int_attr("blocksize", SCALE as i64),
+                string_attr("mode", "DCR"),
+            ],
+            "depth_to_space",
+        ))
     }
 }
 

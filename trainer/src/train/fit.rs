@@ -14,7 +14,7 @@ use super::{
 use crate::atomic_file;
 use crate::data::{load_splits, standardize, Scaling, Splits};
 use crate::error::{Error, Result};
-use crate::model::check_decoder;
+use crate::model::{check_decoder, check_encoder};
 use crate::nn::{Activation, AdamW};
 
 pub struct TrainRequest {
@@ -85,6 +85,7 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
         Scaling::Real => Some(standardize::robust(&splits.train.values())),
     };
     // Before anything is written, so a decoder the data cannot take leaves no run behind.
+    check_encoder(&config.stage1, config.image_shape)?;
     check_decoder(&config.stage1, config.image_shape)?;
     if req.resume {
         let saved = read_config(dir)?;

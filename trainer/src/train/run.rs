@@ -227,8 +227,7 @@ impl LoadedRun {
     pub fn sample_two_stage(&self, n: usize, seed: u64) -> Result<Vec<f32>> {
         let noise = self.core_normals(n, seed, 2)?;
         let (u, eps) = (&noise[0], &noise[1]);
-        let sd_z = (self.stage2.gamma()?).sqrt();
-        let z = (self.stage2.decode(u)? + (eps * sd_z)?)?;
+        let z = self.stage2.sample_codes(u, eps)?;
         Ok(self.to_data(values(&self.stage1.decode(&z)?)?))
     }
 

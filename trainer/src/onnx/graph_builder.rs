@@ -1,20 +1,17 @@
-//! Builds an ONNX graph from dense layers (MatMul + Add, not Gemm) and sub-pixel convolutions
-//! (Conv + DepthToSpace on NCHW maps): a symbolic batch dimension, little-endian `raw_data`
-//! initializers, every attribute typed. Precision decides how weights are stored (fp32 or fp16)
-//! and where casts go.
+//! An ONNX graph under construction: fresh value names, typed attributes, a symbolic batch
+//! dimension, little-endian `raw_data` initializers, and the fp32 ports. Precision decides how
+//! weights are stored (fp32 or fp16) and where casts go. The layers emit their own nodes next to
+//! their candle forward passes (`emit` in `nn` and `model`); this knows no layer.
 
 use candle_core::Tensor;
 use half::f16;
 
-use super::onnx_proto::{
+use super::proto::{
     attribute_type, data_type, tensor_shape_proto, type_proto, AttributeProto, GraphProto,
     NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
-use super::Precision;
 use crate::error::{Error, Result};
-use crate::model::{Decoder, VarianceHead};
-use crate::nn::{Activation, ConvDecoder, Dense, Mlp, SubPixelConv};
-use edgevae_runtime::core::Standardization;
+use edgevae_runtime::core::{Precision, Standardization};
 
 /// The batch dimension's symbolic name.
 pub const BATCH: &str = "N";
@@ -264,167 +261,10 @@ impl GraphBuilder {
         self.weight(name, &[value], &[])
     }
 
-    fn tensor_weight(&mut self, name: &str, t: &Tensor) -> Result<String> {
+    /// A tensor's values as an initializer named `name` (see [`Self::weight`]).
+    pub fn tensor_weight(&mut self, name: &str, t: &Tensor) -> Result<String> {
         let values = t.flatten_all()?.to_vec1::<f32>()?;
         self.weight(name, &values, t.dims())
-    }
-
-    /// x W + b as MatMul + Add.
-    pub fn dense(&mut self, x: &str, layer: &Dense, name: &str) -> Result<String> {
-        let w = self.tensor_weight(&format!("{name}.weight"), &layer.weight)?;
-        let b = self.tensor_weight(&format!("{name}.bias"), &layer.bias)?;
-        let mm = self.node("MatMul", &[x, &w], vec![], "matmul");
-        Ok(self.node("Add", &[&mm, &b], vec![], "add"))
-    }
-
-    /// Columns `[start, start + len)` of a dense layer, as its own MatMul + Add (the encoder head
-    /// splits into mean and log-variance this way, with no Split op).
-    pub fn dense_columns(
-        &mut self,
-        x: &str,
-        layer: &Dense,
-        start: usize,
-        len: usize,
-        name: &str,
-    ) -> Result<String> {
-        let w = layer.weight.narrow(1, start, len)?.contiguous()?;
-        let b = layer.bias.narrow(0, start, len)?.contiguous()?;
-        self.dense(x, &Dense { weight: w, bias: b }, name)
-    }
-
-    pub fn activation(&mut self, x: &str, act: Activation) -> String {
-        match act {
-            Activation::Identity => x.to_string(),
-            Activation::Relu => self.node("Relu", &[x], vec![], "relu"),
-            Activation::Sigmoid => self.node("Sigmoid", &[x], vec![], "sigmoid"),
-        }
-    }
-
-    pub fn mlp(&mut self, x: &str, mlp: &Mlp, name: &str) -> Result<String> {
-        let last = mlp.layers.len().saturating_sub(1);
-        let mut h = x.to_string();
-        for (i, layer) in mlp.layers.iter().enumerate() {
-            h = self.dense(&h, layer, &format!("{name}.{i}"))?;
-            h = self.activation(
-                &h,
-                if i == last {
-                    mlp.output
-                } else {
-                    Activation::Relu
-                },
-            );
-        }
-        Ok(h)
-    }
-
-    /// Like [`Self::mlp`], also returning the input of the last layer (for a second head).
-    pub fn mlp_split(&mut self, x: &str, mlp: &Mlp, name: &str) -> Result<(String, String)> {
-        let Some((last, hidden)) = mlp.layers.split_last() else {
-            return Ok((x.to_string(), x.to_string()));
-        };
-        let mut h = x.to_string();
-        for (i, layer) in hidden.iter().enumerate() {
-            h = self.dense(&h, layer, &format!("{name}.{i}"))?;
-            h = self.activation(&h, Activation::Relu);
-        }
-        let out = self.dense(&h, last, &format!("{name}.{}", hidden.len()))?;
-        let out = self.activation(&out, mlp.output);
-        Ok((h, out))
-    }
-
-    /// A sub-pixel convolution on an NCHW map: Conv (3x3, pads 1) to `4 c_out` channels, then
-    /// DepthToSpace (blocksize 2, mode DCR: our column order `(dy, dx, o)`).
-    pub fn sub_pixel_conv(&mut self, x: &str, layer: &SubPixelConv, name: &str) -> Result<String> {
-        let k = SubPixelConv::KERNEL;
-        let s = SubPixelConv::SCALE;
-        let w = self.weight(
-            &format!("{name}.weight"),
-            &layer.onnx_kernel()?,
-            &[s * s * layer.c_out, layer.c_in, k, k],
-        )?;
-        let b = self.tensor_weight(&format!("{name}.bias"), &layer.bias)?;
-        let conv = self.node(
-            "Conv",
-            &[x, &w, &b],
-            vec![
-                ints_attr("kernel_shape", &[k as i64, k as i64]),
-                ints_attr("pads", &[1, 1, 1, 1]),
-            ],
-            "conv",
-        );
-        Ok(self.node(
-            "DepthToSpace",
-            &[&conv],
-            vec![int_attr("blocksize", s as i64), string_attr("mode", "DCR")],
-            "depth_to_space",
-        ))
-    }
-
-    /// The conv decoder: the last feature map (NCHW) and the output [N, d].
-    fn conv_decoder(&mut self, z: &str, dec: &ConvDecoder, name: &str) -> Result<(String, String)> {
-        let flat = self.mlp(z, &dec.dense, name)?;
-        let (rows, cols) = (dec.grid.0 as i64, dec.grid.1 as i64);
-        let nhwc = self.reshape(
-            &flat,
-            &[-1, rows, cols, dec.first_channels() as i64],
-            &format!("{name}.grid"),
-        );
-        let mut h = self.node(
-            "Transpose",
-            &[&nhwc],
-            vec![ints_attr("perm", &[0, 3, 1, 2])],
-            "nchw",
-        );
-        for (i, layer) in dec.up.iter().enumerate() {
-            h = self.sub_pixel_conv(&h, layer, &format!("{name}.up.{i}"))?;
-            h = self.activation(&h, Activation::Relu);
-        }
-        let out = self.sub_pixel_conv(&h, &dec.out, &format!("{name}.out"))?;
-        let out = self.flat_image(&out, &format!("{name}.out"));
-        let out = self.activation(&out, dec.output);
-        Ok((h, out))
-    }
-
-    /// A one-channel NCHW map as rows [N, rows * cols] (the same order).
-    fn flat_image(&mut self, map: &str, name: &str) -> String {
-        self.reshape(map, &[0, -1], &format!("{name}.rows"))
-    }
-
-    /// Stage 1's decoder mean [N, d] for codes `z`.
-    pub fn decoder(&mut self, z: &str, dec: &Decoder, name: &str) -> Result<String> {
-        match dec {
-            Decoder::Dense(mlp) => self.mlp(z, mlp, name),
-            Decoder::Conv(conv) => Ok(self.conv_decoder(z, conv, name)?.1),
-        }
-    }
-
-    /// Like [`Self::decoder`], also returning the last hidden features (for the variance head).
-    pub fn decoder_split(
-        &mut self,
-        z: &str,
-        dec: &Decoder,
-        name: &str,
-    ) -> Result<(String, String)> {
-        match dec {
-            Decoder::Dense(mlp) => self.mlp_split(z, mlp, name),
-            Decoder::Conv(conv) => self.conv_decoder(z, conv, name),
-        }
-    }
-
-    /// The variance head's raw output [N, d] from the decoder's last hidden features.
-    pub fn variance_head(
-        &mut self,
-        hidden: &str,
-        head: &VarianceHead,
-        name: &str,
-    ) -> Result<String> {
-        match head {
-            VarianceHead::Dense(dense) => self.dense(hidden, dense, name),
-            VarianceHead::Conv(conv) => {
-                let map = self.sub_pixel_conv(hidden, conv, name)?;
-                Ok(self.flat_image(&map, name))
-            }
-        }
     }
 
     pub fn finish(self) -> GraphProto {
