@@ -45,6 +45,10 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         config.stage1.gamma_floor
     );
     println!(
+        "stage-1 encoder: {}",
+        config.stage1.encoder_summary(config.image_shape)
+    );
+    println!(
         "stage-1 decoder: {}",
         config.stage1.decoder_summary(config.image_shape)
     );

@@ -86,8 +86,9 @@ pub struct TrainArgs {
     /// Stage-1 decoder mean [default: mlp].
     #[arg(long, value_enum)]
     decoder: Option<DecoderKind>,
-    /// Channels of the conv decoder's feature maps, comma-separated, first map first; each
-    /// doubles the sides (the first map is the image's size / 2^count) [default: 64,32].
+    /// Channels of the convolutional layers' feature maps, comma-separated, smallest map
+    /// first; each doubles the sides (the smallest is the image's size / 2^count)
+    /// [default: 64,32].
     #[arg(long, value_delimiter = ',')]
     conv_channels: Option<Vec<usize>>,
     /// Recycling: encoder passes per stage-1 step. Pass k + 1 encodes the input with the
@@ -229,11 +230,11 @@ impl TrainArgs {
         }
         if let Some(c) = &self.conv_channels {
             anyhow::ensure!(
-                stage1.decoder == DecoderKind::Conv,
-                "--conv-channels needs --decoder conv"
+                stage1.uses_conv_maps(),
+                "--conv-channels needs a convolutional stage-1 layer (--encoder, --decoder)"
             );
-            // Their counts are checked with the data (`model::check_decoder`), before the run
-            // directory is written.
+            // Their counts are checked with the data (`Stage1Config::conv_image`), before the
+            // run directory is written.
             stage1.conv_channels = c.clone();
         }
         if let Some(k) = self.recycle {

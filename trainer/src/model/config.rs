@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::nn::Activation;
+use crate::error::{Error, Result};
+use crate::nn::{first_grid, Activation};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stage1Config {
@@ -26,8 +27,8 @@ pub struct Stage1Config {
     /// The decoder mean: an MLP mirroring the encoder, affine, or convolutional.
     #[serde(default)]
     pub decoder: DecoderKind,
-    /// The conv decoder's feature-map channels, first map first; each map after the first
-    /// doubles the sides, and so does the output.
+    /// The convolutional layers' feature-map channels, smallest map first (the conv decoder's
+    /// order): each map after the first doubles the sides, and so does the image.
     #[serde(default = "default_conv_channels")]
     pub conv_channels: Vec<usize>,
     /// A per-element decoder variance (method.md section 3); `None`: the scalar gamma.
@@ -129,6 +130,41 @@ impl Stage1Config {
         }
     }
 
+    /// Whether a stage-1 layer reads or writes feature maps (and so `conv_channels`).
+    pub fn uses_conv_maps(&self) -> bool {
+        self.decoder == DecoderKind::Conv
+    }
+
+    /// The image shape of data rows of `image_shape` (the data's, `None` when its rows are not
+    /// images) once checked against the data's width and `conv_channels`, or an error naming
+    /// `layer` (the one that needs images) and why the rows do not fit.
+    pub fn conv_image(
+        &self,
+        image_shape: Option<(usize, usize)>,
+        layer: &str,
+    ) -> Result<(usize, usize)> {
+        let image = image_shape.ok_or_else(|| {
+            Error::Config(format!(
+                "the {layer} needs image data (rows with a known image shape)"
+            ))
+        })?;
+        if image.0.checked_mul(image.1) != Some(self.input_dim) {
+            return Err(Error::Config(format!(
+                "image shape {} x {} does not match the data's {} values per row",
+                image.0, image.1, self.input_dim
+            )));
+        }
+        first_grid(image, &self.conv_channels)?;
+        Ok(image)
+    }
+
+    /// One line on the encoder for `edgevae inspect`: its kind and layer widths.
+    pub fn encoder_summary(&self, _image_shape: Option<(usize, usize)>) -> String {
+        match self.encoder {
+            EncoderKind::Mlp => format!("mlp {:?}", self.hidden),
+        }
+    }
+
     /// One line on the decoder for `edgevae inspect`: its kind (for the conv decoder, its maps,
     /// channels x rows x columns, for rows of `image_shape`), robustness and recycling.
     pub fn decoder_summary(&self, image_shape: Option<(usize, usize)>) -> String {
@@ -137,7 +173,7 @@ impl Stage1Config {
             DecoderKind::Affine => "affine (mu_x = W z + b)".to_string(),
             DecoderKind::Conv => {
                 let maps = image_shape
-                    .and_then(|image| crate::nn::first_grid(image, &self.conv_channels).ok())
+                    .and_then(|image| first_grid(image, &self.conv_channels).ok())
                     .map(|(rows, cols)| {
                         let mut maps: Vec<String> = Vec::new();
                         let mut side = (rows, cols);

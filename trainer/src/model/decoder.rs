@@ -4,10 +4,9 @@
 use candle_core::{Module, Tensor};
 
 use super::{DecoderKind, Stage1Config};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nn::{
-    emit_flat_image, first_grid, flat_image, ConvDecoder, Dense, Mlp, ParamRole, ParamStore,
-    SubPixelConv,
+    emit_flat_image, flat_image, ConvDecoder, Dense, Mlp, ParamRole, ParamStore, SubPixelConv,
 };
 use crate::onnx::GraphBuilder;
 use crate::rng::SeededRng;
@@ -17,28 +16,13 @@ use crate::rng::SeededRng;
 /// Training checks this before it writes anything.
 pub fn check_decoder(config: &Stage1Config, image_shape: Option<(usize, usize)>) -> Result<()> {
     if config.decoder == DecoderKind::Conv {
-        conv_image(config, image_shape)?;
+        config.conv_image(image_shape, CONV_DECODER)?;
     }
     Ok(())
 }
 
-/// The image shape the conv decoder decodes to, checked against the data and the channels.
-fn conv_image(
-    config: &Stage1Config,
-    image_shape: Option<(usize, usize)>,
-) -> Result<(usize, usize)> {
-    let image = image_shape.ok_or_else(|| {
-        Error::Config("the conv decoder needs image data (rows with a known image shape)".into())
-    })?;
-    if image.0.checked_mul(image.1) != Some(config.input_dim) {
-        return Err(Error::Config(format!(
-            "image shape {} x {} does not match the data's {} values per row",
-            image.0, image.1, config.input_dim
-        )));
-    }
-    first_grid(image, &config.conv_channels)?;
-    Ok(image)
-}
+/// What the image checks call the conv decoder.
+const CONV_DECODER: &str = "conv decoder";
 
 #[derive(Clone, Debug)]
 pub enum Decoder {
@@ -76,7 +60,7 @@ impl Decoder {
                 rng,
             )?),
             DecoderKind::Conv => {
-                let image = conv_image(config, image_shape)?;
+                let image = config.conv_image(image_shape, CONV_DECODER)?;
                 Decoder::Conv(ConvDecoder::new(
                     params,
                     prefix,

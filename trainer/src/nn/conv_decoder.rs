@@ -25,12 +25,13 @@ pub struct ConvDecoder {
     pub grid: (usize, usize),
 }
 
-/// The first feature map's sides for an image of `shape` under `channels.len()` doublings, or a
-/// message saying why the image does not fit.
+/// The smallest feature map's sides for an image of `shape` under `channels.len()` doublings
+/// (the conv decoder's; the conv encoder halves as often), or a message saying why the image
+/// does not fit.
 pub fn first_grid(shape: (usize, usize), channels: &[usize]) -> Result<(usize, usize)> {
     if channels.is_empty() || channels.contains(&0) {
         return Err(Error::Config(
-            "the conv decoder needs at least one channel count, none zero".into(),
+            "the conv layers need at least one channel count, none zero".into(),
         ));
     }
     let doublings = channels.len();
@@ -40,13 +41,13 @@ pub fn first_grid(shape: (usize, usize), channels: &[usize]) -> Result<(usize, u
         .filter(|f| *f <= shape.0.max(shape.1))
         .ok_or_else(|| {
             Error::Config(format!(
-                "{doublings} conv channel counts double a {} x {} image's sides too often",
+                "{doublings} conv channel counts halve a {} x {} image's sides too often",
                 shape.0, shape.1
             ))
         })?;
     if !shape.0.is_multiple_of(factor) || !shape.1.is_multiple_of(factor) {
         return Err(Error::Config(format!(
-            "the conv decoder doubles the image's sides {doublings} times: {} x {} images need \
+            "the conv layers halve the image's sides {doublings} times: {} x {} images need \
              sides divisible by {factor}",
             shape.0, shape.1
         )));

@@ -19,6 +19,6 @@ pub use conv_decoder::{emit_flat_image, first_grid, flat_image, ConvDecoder};
 pub use dense::Dense;
 pub use mlp::{Activation, Mlp};
 pub use params::{ParamRole, ParamStore};
-pub use patches::patches_3x3;
+pub use patches::{onnx_kernel_3x3, patches_3x3};
 pub use schedule::halving_lr;
 pub use sub_pixel_conv::SubPixelConv;

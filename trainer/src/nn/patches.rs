@@ -23,6 +23,20 @@ pub fn patches_3x3(x: &Tensor) -> candle_core::Result<Tensor> {
     }
 }
 
+/// A kernel on [`patches_3x3`]'s rows, [9 c, c_out] (row `(ky * 3 + kx) * c + ch`), as ONNX's
+/// `Conv` wants it: [c_out, c, 3, 3], as f32 values in row-major order.
+pub fn onnx_kernel_3x3(weight: &Tensor) -> candle_core::Result<Vec<f32>> {
+    let (rows, c_out) = weight.dims2()?;
+    if !rows.is_multiple_of(TAPS) {
+        candle_core::bail!("a 3x3 kernel has 9 c rows, not {rows}");
+    }
+    weight
+        .reshape((3, 3, rows / TAPS, c_out))?
+        .permute((3, 2, 0, 1))?
+        .flatten_all()?
+        .to_vec1::<f32>()
+}
+
 /// The same gather with candle's general ops (any device; the reference for the tests).
 fn patches_by_ops(x: &Tensor) -> candle_core::Result<Tensor> {
     let (n, h, w, c) = x.dims4()?;

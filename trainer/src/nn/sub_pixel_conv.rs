@@ -8,7 +8,7 @@
 
 use candle_core::{Module, Tensor};
 
-use super::{add_bias, patches_3x3, ParamRole, ParamStore};
+use super::{add_bias, onnx_kernel_3x3, patches_3x3, ParamRole, ParamStore};
 use crate::error::Result;
 use crate::onnx::{int_attr, ints_attr, string_attr, GraphBuilder};
 use crate::rng::SeededRng;
@@ -71,12 +71,7 @@ impl SubPixelConv {
     /// The kernel as ONNX's `Conv` wants it: [SCALE^2 c_out, c_in, KERNEL, KERNEL], as f32 values
     /// in row-major order.
     pub fn onnx_kernel(&self) -> Result<Vec<f32>> {
-        let w = self
-            .weight
-            .reshape((KERNEL, KERNEL, self.c_in, SCALE * SCALE * self.c_out))?
-            .permute((3, 2, 0, 1))?
-            .contiguous()?;
-        Ok(w.flatten_all()?.to_vec1::<f32>()?)
+        Ok(onnx_kernel_3x3(&self.weight)?)
     }
 
     /// The layer on an NCHW map in a graph: Conv (3x3, pads 1) to `4 c_out` channels, then

@@ -11,7 +11,7 @@ use crate::atomic_file;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::mapped_vec::MappedVec;
-use crate::model::{DecoderKind, Stage1, Stage2};
+use crate::model::{Stage1, Stage2};
 use crate::nn::ParamStore;
 use crate::rng::SeededRng;
 
@@ -126,7 +126,7 @@ fn check_sizes(config: &TrainConfig, path: &Path, budget: [Option<usize>; 2]) ->
     for (i, &h) in s1.hidden.iter().enumerate() {
         sizes.push((format!("stage1.hidden[{i}]"), h, 0));
     }
-    if s1.decoder == DecoderKind::Conv {
+    if s1.uses_conv_maps() {
         sizes.push((
             "stage1.conv_channels (maps)".into(),
             s1.conv_channels.len(),
