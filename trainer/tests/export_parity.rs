@@ -10,7 +10,7 @@ use edgevae_runtime::{FilterOutput, ModelDir, Provider, RuntimeError, RuntimeOpt
 use edgevae_trainer::data::{load_splits, standardize, Dataset};
 use edgevae_trainer::export::calibration::validation_rows;
 use edgevae_trainer::export::{calibrate, export_run, graphs, CalibrationOptions};
-use edgevae_trainer::model::{Decoder, DecoderKind, RobustConfig};
+use edgevae_trainer::model::{Decoder, DecoderKind, Encoder, EncoderKind, RobustConfig};
 use edgevae_trainer::train::{train, Flow, LoadedRun};
 
 mod common;
@@ -368,6 +368,46 @@ fn exported_conv_decoder_graphs_match_candle_in_every_precision() {
 
     assert_sampler_matches_candle(&run, &model_dir);
     assert_filter_matches_candle(&run, &model_dir, &rows);
+}
+
+/// The conv encoder (`--encoder conv`) exports as SpaceToDepth + Conv: with the conv decoder and
+/// with the MLP decoder (both robust, so the filter graph has every output), the filter's
+/// outputs and the samples through ONNX Runtime are candle's, in every precision.
+#[test]
+fn exported_conv_encoder_graphs_match_candle_in_every_precision() {
+    for decoder in [DecoderKind::Conv, DecoderKind::Mlp] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut config = common::tiny_config(29, &[32], 6, 16);
+        config.stage1.encoder = EncoderKind::Conv;
+        config.stage1.decoder = decoder;
+        config.stage1.conv_channels = vec![8, 4];
+        config.stage1.robust = Some(RobustConfig::default());
+        let dir = tmp.path().join("run");
+        train(&common::request(&dir, config, false), &mut |_| {
+            Flow::Continue
+        })
+        .expect("train");
+        let run = LoadedRun::open(&dir, &Device::Cpu, false).expect("open run");
+        assert!(matches!(run.stage1.encoder, Encoder::Conv(_)));
+        let rows = validation_rows(&run).expect("validation rows");
+        let thresholds =
+            calibrate(&run, &rows, &CalibrationOptions::default()).expect("calibration");
+        let model_dir = tmp.path().join("model");
+        let manifest =
+            export_run(&run, &model_dir, &Precision::ALL, Some(thresholds)).expect("export");
+        assert!(manifest.robust);
+        let graph = std::fs::read(model_dir.join("filter_fp32.onnx")).expect("filter file");
+        for op in [&b"SpaceToDepth"[..], b"Conv", b"Transpose"] {
+            assert!(
+                graph.windows(op.len()).any(|w| w == op),
+                "{decoder:?}: the filter graph has no {}",
+                String::from_utf8_lossy(op)
+            );
+        }
+
+        assert_sampler_matches_candle(&run, &model_dir);
+        assert_filter_matches_candle(&run, &model_dir, &rows);
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use edgevae_trainer::model::{vae_loss, DecoderKind, DiagonalGaussian};
+use edgevae_trainer::model::{vae_loss, DecoderKind, DiagonalGaussian, EncoderKind};
 use edgevae_trainer::train::{train, Flow, Outcome, TrainConfig, TrainEvent};
 use edgevae_trainer::Error;
 
@@ -261,6 +261,63 @@ fn checkpoint_tensors_stage1(dir: &Path) -> HashMap<String, Vec<f32>> {
             )
         })
         .collect()
+}
+
+/// The conv encoder (`--encoder conv`) trains like the dense one on image data, with either
+/// decoder, and refuses data it cannot read before anything is written.
+#[test]
+fn conv_encoder_learns_sprites_and_refuses_data_it_cannot_read() -> edgevae_trainer::Result<()> {
+    let conv = |data: &str, channels: Vec<usize>, decoder: DecoderKind| {
+        let mut config = fast_stage1(6);
+        config.data = data.into();
+        config.stage1.encoder = EncoderKind::Conv;
+        config.stage1.decoder = decoder;
+        config.stage1.conv_channels = channels;
+        config
+    };
+    for decoder in [DecoderKind::Mlp, DecoderKind::Conv] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        run_to_end(
+            dir.path(),
+            conv("sprites:n=160", vec![8, 4], decoder),
+            false,
+        )?;
+        let state = edgevae_trainer::train::read_state(dir.path())?;
+        let last = state.stage1.last().expect("history");
+        assert!(
+            last.gamma < 0.2,
+            "{decoder:?}: gamma {} did not fall",
+            last.gamma
+        );
+        assert!(last.train_loss < state.stage1.history[0].train_loss);
+        let saved = checkpoint_tensors(dir.path());
+        // 28 x 28 x 1 -> 14 x 14 x 4 -> 7 x 7 x 8, then the hidden widths.
+        assert_eq!(saved["stage1.encoder.down.0.weight"].len(), 9 * 4 * 4);
+        assert_eq!(saved["stage1.encoder.down.1.weight"].len(), 9 * 4 * 4 * 8);
+        let hidden = tiny_config(6).stage1.hidden[0];
+        assert_eq!(saved["stage1.encoder.0.weight"].len(), 7 * 7 * 8 * hidden);
+    }
+
+    for (data, channels, expected) in [
+        (
+            "manifold:n=200,k=2,d=20",
+            vec![8, 4],
+            "conv encoder needs image data",
+        ),
+        ("sprites:n=160", vec![8, 4, 2], "divisible by 8"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = run_to_end(dir.path(), conv(data, channels, DecoderKind::Mlp), false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(expected), "{data}: {err}");
+        assert!(
+            !dir.path().join("state.json").exists(),
+            "{data}: run left behind"
+        );
+    }
+    Ok(())
 }
 
 /// The conv decoder trains like the dense one (gamma falls, the loss falls) on image data, and

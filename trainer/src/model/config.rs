@@ -54,6 +54,9 @@ pub enum EncoderKind {
     /// Dense ReLU layers of the hidden widths.
     #[default]
     Mlp,
+    /// For images: the conv decoder mirrored, 3x3 convolutions halving the sides down to its
+    /// smallest map, then the hidden widths.
+    Conv,
 }
 
 /// Stage 1's decoder mean (`--decoder`).
@@ -132,7 +135,7 @@ impl Stage1Config {
 
     /// Whether a stage-1 layer reads or writes feature maps (and so `conv_channels`).
     pub fn uses_conv_maps(&self) -> bool {
-        self.decoder == DecoderKind::Conv
+        self.encoder == EncoderKind::Conv || self.decoder == DecoderKind::Conv
     }
 
     /// The image shape of data rows of `image_shape` (the data's, `None` when its rows are not
@@ -159,10 +162,32 @@ impl Stage1Config {
     }
 
     /// One line on the encoder for `edgevae inspect`: its kind and layer widths.
-    pub fn encoder_summary(&self, _image_shape: Option<(usize, usize)>) -> String {
+    pub fn encoder_summary(&self, image_shape: Option<(usize, usize)>) -> String {
         match self.encoder {
             EncoderKind::Mlp => format!("mlp {:?}", self.hidden),
+            EncoderKind::Conv => {
+                let mut maps = self.conv_maps(image_shape);
+                maps.reverse();
+                format!("conv ({}) -> mlp {:?}", maps.join(" -> "), self.hidden)
+            }
         }
+    }
+
+    /// The conv layers' maps, channels x rows x columns, smallest first and the image last, for
+    /// rows of `image_shape`; the channel counts alone when the image does not fit them.
+    fn conv_maps(&self, image_shape: Option<(usize, usize)>) -> Vec<String> {
+        let Some((rows, cols)) =
+            image_shape.and_then(|image| first_grid(image, &self.conv_channels).ok())
+        else {
+            return vec![format!("channels {:?}", self.conv_channels)];
+        };
+        let mut side = (rows, cols);
+        let mut maps = Vec::new();
+        for c in self.conv_channels.iter().chain([&1]) {
+            maps.push(format!("{c} x {} x {}", side.0, side.1));
+            side = (side.0 * 2, side.1 * 2);
+        }
+        maps
     }
 
     /// One line on the decoder for `edgevae inspect`: its kind (for the conv decoder, its maps,
@@ -171,21 +196,7 @@ impl Stage1Config {
         let kind = match self.decoder {
             DecoderKind::Mlp => "mlp (mirrors the encoder)".to_string(),
             DecoderKind::Affine => "affine (mu_x = W z + b)".to_string(),
-            DecoderKind::Conv => {
-                let maps = image_shape
-                    .and_then(|image| first_grid(image, &self.conv_channels).ok())
-                    .map(|(rows, cols)| {
-                        let mut maps: Vec<String> = Vec::new();
-                        let mut side = (rows, cols);
-                        for c in self.conv_channels.iter().chain([&1]) {
-                            maps.push(format!("{c} x {} x {}", side.0, side.1));
-                            side = (side.0 * 2, side.1 * 2);
-                        }
-                        maps.join(" -> ")
-                    })
-                    .unwrap_or_else(|| format!("channels {:?}", self.conv_channels));
-                format!("conv ({maps})")
-            }
+            DecoderKind::Conv => format!("conv ({})", self.conv_maps(image_shape).join(" -> ")),
         };
         let robust = match &self.robust {
             Some(r) => format!(
@@ -249,5 +260,17 @@ mod tests {
         assert!(config
             .decoder_summary(None)
             .starts_with("conv (channels [64, 32])"));
+    }
+
+    #[test]
+    fn encoder_summary_names_the_conv_maps_from_the_image_down() {
+        let mut config = Stage1Config::new(784, Activation::Sigmoid);
+        assert_eq!(config.encoder_summary(Some((28, 28))), "mlp [512, 512]");
+        config.encoder = EncoderKind::Conv;
+        assert_eq!(
+            config.encoder_summary(Some((28, 28))),
+            "conv (1 x 28 x 28 -> 32 x 14 x 14 -> 64 x 7 x 7) -> mlp [512, 512]"
+        );
+        assert!(config.uses_conv_maps());
     }
 }
