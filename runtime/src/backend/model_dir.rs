@@ -6,9 +6,7 @@ use ort::session::Session;
 
 use super::{session, OutlierFilter, ProviderChoice, RuntimeError, RuntimeOptions, Sampler};
 use crate::core::outlier::InputGate;
-use crate::core::{GraphRole, Manifest};
-
-pub const MANIFEST: &str = "manifest.json";
+use crate::core::{GraphRole, Manifest, MANIFEST_FILE};
 
 #[derive(Debug)]
 pub struct ModelDir {
@@ -20,7 +18,7 @@ pub struct ModelDir {
 impl ModelDir {
     /// Reads and validates the manifest; graphs are checked when they are loaded.
     pub fn open(dir: &Path, options: RuntimeOptions) -> Result<Self, RuntimeError> {
-        let path = dir.join(MANIFEST);
+        let path = dir.join(MANIFEST_FILE);
         let bytes = std::fs::read(&path).map_err(|source| RuntimeError::Io {
             path: path.clone(),
             source,

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::providers::{choose, dispatch, Provider};
 use super::{environment, library_load_time, ProviderChoice, RuntimeError, RuntimeOptions};
-use crate::core::{graph_ports, GraphEntry, GraphRole};
+use crate::core::{graph_ports, sha256_hex, GraphEntry, GraphRole};
 
 /// (name, width) of a graph input or output; the batch dimension comes first and is symbolic.
 type Port = (&'static str, usize);
@@ -90,10 +90,6 @@ fn read_graph(path: &Path, expected: u64) -> Result<Vec<u8>, RuntimeError> {
         return Err(mismatch(bytes.len() as u64));
     }
     Ok(bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn check_outlets(
@@ -238,12 +234,12 @@ pub fn load(
     let path = dir.join(entry.file.as_str());
     let verified = || -> Result<Vec<u8>, RuntimeError> {
         let graph = read_graph(&path, entry.bytes)?;
-        let found = hex(&Sha256::digest(&graph));
-        if found != entry.sha256.as_str() {
+        let found = sha256_hex(&Sha256::digest(&graph).into());
+        if found != entry.sha256 {
             return Err(RuntimeError::Checksum {
                 path: path.clone(),
                 expected: entry.sha256.to_string(),
-                found,
+                found: found.to_string(),
             });
         }
         Ok(graph)

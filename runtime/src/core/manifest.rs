@@ -10,6 +10,9 @@ use super::{CoreError, Precision};
 /// 2: element scores are log-likelihoods (version 1 scored standardised residuals against the
 /// same `element_threshold` field, so a version-1 manifest is refused rather than misread).
 pub const FORMAT_VERSION: u32 = 2;
+
+/// The manifest's file name in a model directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
 pub const MAX_GRAPHS: usize = 8;
 /// The widest input whose per-element calibration fits in a manifest (a fixed capacity, so a
 /// device parses it without an allocator; 4096 f32 are 16 KiB).
@@ -80,8 +83,8 @@ pub struct GraphEntry {
     pub precision: Precision,
     /// File name inside the model directory.
     pub file: String<64>,
-    /// Lower-case hex SHA-256 of the file.
-    pub sha256: String<64>,
+    /// The file's SHA-256 as [`super::sha256_hex`] writes it.
+    pub sha256: String<{ super::SHA256_HEX_DIGITS }>,
     pub bytes: u64,
 }
 

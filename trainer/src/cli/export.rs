@@ -103,7 +103,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     }
     println!(
         "manifest: {}",
-        args.out.join(edgevae_trainer::export::MANIFEST).display()
+        args.out
+            .join(edgevae_runtime::core::MANIFEST_FILE)
+            .display()
     );
     Ok(())
 }

@@ -15,17 +15,11 @@ use crate::error::{Error, Result};
 use crate::nn::Activation;
 use crate::train::LoadedRun;
 use edgevae_runtime::core::{
-    GraphEntry, GraphRole, Manifest, OutlierThresholds, Precision, Scaling as ManifestScaling,
-    FORMAT_VERSION,
+    sha256_hex, GraphEntry, GraphRole, Manifest, OutlierThresholds, Precision,
+    Scaling as ManifestScaling, FORMAT_VERSION, MANIFEST_FILE,
 };
 
 pub use calibration::{calibrate, CalibrationOptions};
-
-pub const MANIFEST: &str = "manifest.json";
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn heapless_str<const N: usize>(s: &str, what: &str) -> Result<heapless::String<N>> {
     heapless::String::try_from(s)
@@ -83,7 +77,7 @@ pub fn export_run(
                 role,
                 precision: p,
                 file: heapless_str(&file, "file name")?,
-                sha256: heapless_str(&hex(&Sha256::digest(&bytes)), "checksum")?,
+                sha256: sha256_hex(&Sha256::digest(&bytes).into()),
                 bytes: bytes.len() as u64,
             };
             graphs
@@ -108,6 +102,6 @@ pub fn export_run(
     manifest
         .validate()
         .map_err(|e| Error::Config(format!("exported manifest is invalid: {e}")))?;
-    atomic_file::write_json(&out_dir.join(MANIFEST), &manifest)?;
+    atomic_file::write_json(&out_dir.join(MANIFEST_FILE), &manifest)?;
     Ok(manifest)
 }

@@ -13,10 +13,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use edgevae_runtime::core::graph_ports::{self, Port};
-use edgevae_runtime::core::{GraphEntry, Manifest, Precision};
+use edgevae_runtime::core::{sha256_hex, GraphEntry, Manifest, Precision, MANIFEST_FILE};
 use sha2::{Digest, Sha256};
 
-use super::{hex, MANIFEST};
 use crate::atomic_file;
 use crate::error::{Error, Result};
 
@@ -177,7 +176,7 @@ pub fn write_repository(
             "the Triton max batch size and instance count must be at least 1".into(),
         ));
     }
-    let manifest_path = model_dir.join(MANIFEST);
+    let manifest_path = model_dir.join(MANIFEST_FILE);
     let bytes = std::fs::read(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
     let manifest = Manifest::parse(&bytes)
         .map_err(|e| Error::Config(format!("{}: {e}", manifest_path.display())))?;
@@ -185,8 +184,8 @@ pub fn write_repository(
     for graph in &manifest.graphs {
         let src = model_dir.join(graph.file.as_str());
         let onnx = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
-        let found = hex(&Sha256::digest(&onnx));
-        if found != graph.sha256.as_str() {
+        let found = sha256_hex(&Sha256::digest(&onnx).into());
+        if found != graph.sha256 {
             return Err(Error::Config(format!(
                 "{}: SHA-256 {found} does not match the manifest's {}",
                 src.display(),
@@ -204,7 +203,7 @@ pub fn write_repository(
         )?;
         names.push(name);
     }
-    atomic_file::write(&out.join(MANIFEST), &bytes)?;
+    atomic_file::write(&out.join(MANIFEST_FILE), &bytes)?;
     atomic_file::write(&out.join("README.md"), readme(&manifest, &names).as_bytes())?;
     Ok(names)
 }
