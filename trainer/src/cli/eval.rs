@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use edgevae_trainer::data::{load_splits, DataSource};
-use edgevae_trainer::report::evaluation::{evaluate, EvalOptions, FILE};
-use edgevae_trainer::train::LoadedRun;
+use edgevae_trainer::report::evaluation::{evaluate, EvalOptions};
+use edgevae_trainer::train::{LoadedRun, RunDir};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -36,10 +35,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let device = edgevae_trainer::device::parse(&args.device)?;
     let run = LoadedRun::open(&args.run, &device, false)?;
     let spec = args.data.clone().unwrap_or_else(|| run.config.data.clone());
-    let mut opts = run.config.load_options();
-    // The whole training set fits the feature space; no rows are held back for validation.
-    opts.limit = None;
-    let splits = load_splits(&DataSource::parse(&spec)?, &opts)?;
+    // The whole training set fits the feature space, whatever row limit training had.
+    let mut config = run.config.clone();
+    config.limit = None;
+    let splits = config.reload_data(Some(&spec))?;
     let (test, source) = match &splits.test {
         Some(t) => (t, "test split"),
         None => (
@@ -59,7 +58,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             ..EvalOptions::default()
         },
     )?;
-    let path = args.run.join(FILE);
+    let path = RunDir::new(&args.run).eval();
     report.write(&path)?;
     println!(
         "evaluated on the {} of {spec} ({} rows)",

@@ -6,7 +6,6 @@ use anyhow::Context;
 use clap::Args;
 
 use edgevae_runtime::core::Precision;
-use edgevae_trainer::data::load_splits;
 use edgevae_trainer::export::calibration::validation_rows;
 use edgevae_trainer::export::{calibrate, export_run, CalibrationOptions};
 use edgevae_trainer::train::LoadedRun;
@@ -67,10 +66,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                 )
             })?,
             Some(spec) => {
-                let mut config = run.config.clone();
-                config.data = spec.clone();
-                let source = config.source()?;
-                load_splits(&source, &config.load_options())
+                run.config
+                    .reload_data(Some(spec))
                     .with_context(|| format!("loading calibration data {spec}"))?
                     .val
             }

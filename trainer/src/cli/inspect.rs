@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use edgevae_trainer::train::active_dims::{ActiveDims, FILE as ACTIVE_FILE};
-use edgevae_trainer::train::{read_config, read_state};
+use edgevae_trainer::train::active_dims::ActiveDims;
+use edgevae_trainer::train::{read_config, read_state, RunDir};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -20,7 +20,7 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let config = read_config(&args.run)?;
     let state = read_state(&args.run)?;
-    let active_path = args.run.join(ACTIVE_FILE);
+    let active_path = RunDir::new(&args.run).active_dims();
     let active: Option<ActiveDims> = if active_path.exists() {
         Some(edgevae_trainer::atomic_file::read_json(&active_path)?)
     } else {

@@ -12,7 +12,7 @@ use edgevae_runtime::{ModelDir, RuntimeOptions};
 use edgevae_trainer::export::calibration::validation_rows;
 use edgevae_trainer::export::{calibrate, export_run, CalibrationOptions};
 use edgevae_trainer::image_grid::write_grid_png;
-use edgevae_trainer::train::LoadedRun;
+use edgevae_trainer::train::{LoadedRun, RunDir};
 
 #[derive(Debug, Args)]
 pub struct QuickstartArgs {
@@ -34,7 +34,7 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut train_args = super::train::TrainArgs::quickstart(run_dir.clone());
     // A finished quickstart run is reused (and an interrupted one continued).
-    train_args.resume = run_dir.join("state.json").exists();
+    train_args.resume = RunDir::new(&run_dir).is_started();
     super::train::run(train_args)?;
     let trained = started.elapsed();
 

@@ -163,8 +163,7 @@ pub fn calibrate(
 
 /// The run's validation rows (its data reloaded with the saved split, seed and corruption).
 pub fn validation_rows(run: &LoadedRun) -> Result<Dataset> {
-    let source = run.config.source()?;
-    Ok(crate::data::load_splits(&source, &run.config.load_options())?.val)
+    Ok(run.config.reload_data(None)?.val)
 }
 
 #[cfg(test)]
@@ -176,7 +175,7 @@ mod tests {
     use crate::model::{RobustConfig, Stage1, Stage1Config, Stage2, Stage2Config};
     use crate::nn::{Activation, AdamWConfig, ParamStore};
     use crate::rng::SeededRng;
-    use crate::train::{RunState, StageSchedule, TrainConfig};
+    use crate::train::{RunDir, RunState, StageSchedule, TrainConfig};
 
     const GAMMA_FLOOR: f64 = 1e-4;
     const VARIANCE_FLOOR: f64 = 1e-3;
@@ -246,7 +245,7 @@ mod tests {
         let mut params2 = ParamStore::new(&device);
         let stage2 = Stage2::new(&config.stage2, 2, &mut params2, &mut rng)?;
         Ok(LoadedRun {
-            dir: "unused".into(),
+            dir: RunDir::new("unused"),
             config,
             state: RunState::default(),
             device,

@@ -19,8 +19,6 @@ use crate::error::{Error, Result};
 use crate::rng::SeededRng;
 use crate::train::LoadedRun;
 
-pub const FILE: &str = "eval.json";
-
 #[derive(Clone, Debug)]
 pub struct EvalOptions {
     pub samples: usize,

@@ -12,8 +12,6 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::Stage1;
 
-pub const FILE: &str = "active_dims.json";
-
 /// A dimension is active when its mean encoder variance is below this: halfway between the
 /// two regimes, which in practice are far apart (< 0.05 and > 0.9).
 pub const VARIANCE_THRESHOLD: f64 = 0.5;

@@ -3,24 +3,18 @@
 //! overwrites the one `state.json` still points to.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::safetensors::Load;
 use candle_core::{Device, Tensor};
 
-use super::RunState;
+use super::{RunDir, RunState};
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::nn::{AdamW, ParamStore, OPTIMIZER_STATE_PREFIX};
 
-pub const DIR: &str = "checkpoints";
-
 pub fn file_name(stage: u8, epochs_done: usize) -> String {
     format!("stage{stage}-epoch{epochs_done:05}.safetensors")
-}
-
-pub fn path(run_dir: &Path, name: &str) -> PathBuf {
-    run_dir.join(DIR).join(name)
 }
 
 /// Whether `name` is a checkpoint file name made by [`file_name`].
@@ -39,8 +33,8 @@ fn is_checkpoint_name(name: &str) -> bool {
 /// `state` does not name (one written just before the kill, before its commit; or the superseded
 /// one, when the kill came between the commit and its removal). A resumed run keeps only the
 /// checkpoints it resumes from, as an unbroken run would.
-pub fn remove_stale(run_dir: &Path, state: &RunState) -> Result<()> {
-    let dir = run_dir.join(DIR);
+pub fn remove_stale(run_dir: &RunDir, state: &RunState) -> Result<()> {
+    let dir = run_dir.checkpoints();
     atomic_file::remove_stale_temps(&dir)?;
     let named = |n: &str| {
         [&state.stage1, &state.stage2]
@@ -56,18 +50,18 @@ pub fn remove_stale(run_dir: &Path, state: &RunState) -> Result<()> {
 
 /// Writes parameters and optimiser state; returns the file name to record in `state.json`.
 pub fn save(
-    run_dir: &Path,
+    run_dir: &RunDir,
     stage: u8,
     epochs_done: usize,
     params: &ParamStore,
     opt: &AdamW,
 ) -> Result<String> {
-    let dir = run_dir.join(DIR);
+    let dir = run_dir.checkpoints();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let name = file_name(stage, epochs_done);
     let mut tensors: HashMap<String, Tensor> = params.tensors();
     tensors.extend(opt.state_tensors());
-    write_tensors(&path(run_dir, &name), &tensors)?;
+    write_tensors(&run_dir.checkpoint(&name), &tensors)?;
     Ok(name)
 }
 
@@ -118,12 +112,12 @@ fn read_matching(
 
 /// Restores parameters (and, when given, optimiser state) from a checkpoint.
 pub fn load(
-    run_dir: &Path,
+    run_dir: &RunDir,
     name: &str,
     params: &ParamStore,
     opt: Option<(&mut AdamW, u64)>,
 ) -> Result<()> {
-    let p = path(run_dir, name);
+    let p = run_dir.checkpoint(name);
     let tensors = match opt {
         Some(_) => read_tensors(&p, params.device())?,
         None => read_parameters(&p, params.device())?.0,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DataSource, LoadOptions};
+use crate::data::{load_splits, DataSource, LoadOptions, Splits};
 use crate::error::{Error, Result};
 use crate::model::{Stage1Config, Stage2Config};
 use crate::nn::AdamWConfig;
@@ -54,6 +54,17 @@ impl TrainConfig {
 
     pub fn source(&self) -> Result<DataSource> {
         Ok(DataSource::parse(&self.data)?)
+    }
+
+    /// The run's data loaded again as training split them (same seed, validation share,
+    /// corruption and row limit), so the validation rows are the ones training held out; or,
+    /// with `data`, other data (a spec as `--data` takes) under the same treatment.
+    pub fn reload_data(&self, data: Option<&str>) -> Result<Splits> {
+        let source = match data {
+            Some(spec) => DataSource::parse(spec)?,
+            None => self.source()?,
+        };
+        Ok(load_splits(&source, &self.load_options())?)
     }
 
     /// Refuses settings that cannot train, before any work is done.

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 
-use super::run::{build_stage1, build_stage2, read_config, read_state, CONFIG_FILE};
-use super::stage_loop::{run_stage, StageContext, StageData, STATE_FILE};
+use super::run::{build_stage1, build_stage2, read_config, read_state};
+use super::stage_loop::{run_stage, StageContext, StageData};
 use super::{active_dims, grids};
 use super::{
-    checkpoint, encode_codes, Flow, LoadedRun, RowBatches, RunState, TrainConfig, TrainEvent,
+    checkpoint, encode_codes, Flow, LoadedRun, RowBatches, RunDir, RunState, TrainConfig,
+    TrainEvent,
 };
 use crate::atomic_file;
 use crate::data::{load_splits, standardize, Scaling, Splits};
@@ -71,8 +72,7 @@ fn differing_settings(a: &TrainConfig, b: &TrainConfig) -> Vec<String> {
 
 /// Creates the run directory (or checks it for a resume) and returns the config and state.
 fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunState)> {
-    let dir = &req.run_dir;
-    let state_path = dir.join(STATE_FILE);
+    let dir = RunDir::new(&req.run_dir);
     let mut config = req.config.clone();
     config.stage1.input_dim = splits.train.dim;
     config.image_shape = splits.train.image_shape;
@@ -88,7 +88,7 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
     check_encoder(&config.stage1, config.image_shape)?;
     check_decoder(&config.stage1, config.image_shape)?;
     if req.resume {
-        let saved = read_config(dir)?;
+        let saved = read_config(dir.root())?;
         // A run keeps the standardisation it was created with (none, for runs made before it
         // existed): resuming continues the same networks on the same inputs.
         config.standardization = saved.standardization;
@@ -96,32 +96,32 @@ fn open_run(req: &TrainRequest, splits: &Splits) -> Result<(TrainConfig, RunStat
             return Err(Error::Config(format!(
                 "{} was made with other settings ({}); --resume may only change the number of \
                  epochs",
-                dir.join(CONFIG_FILE).display(),
+                dir.config().display(),
                 differing_settings(&config, &saved).join(", ")
             )));
         }
-        let state = if state_path.exists() {
-            read_state(dir)?
+        let state = if dir.is_started() {
+            read_state(dir.root())?
         } else {
             RunState::default()
         };
         // A run killed mid-write leaves temporary files named after its pid (never reused by
         // this process's writes) and maybe an uncommitted or superseded checkpoint.
-        atomic_file::remove_stale_temps(dir)?;
-        checkpoint::remove_stale(dir, &state)?;
-        atomic_file::write_json(&dir.join(CONFIG_FILE), &config)?;
+        atomic_file::remove_stale_temps(dir.root())?;
+        checkpoint::remove_stale(&dir, &state)?;
+        atomic_file::write_json(&dir.config(), &config)?;
         return Ok((config, state));
     }
-    if state_path.exists() {
+    if dir.is_started() {
         return Err(Error::Config(format!(
             "{} already holds a run; pass --resume to continue it or choose another --out",
-            dir.display()
+            dir.root().display()
         )));
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    atomic_file::write_json(&dir.join(CONFIG_FILE), &config)?;
+    dir.create()?;
+    atomic_file::write_json(&dir.config(), &config)?;
     let state = RunState::default();
-    atomic_file::write_json(&state_path, &state)?;
+    atomic_file::write_json(&dir.state(), &state)?;
     Ok((config, state))
 }
 
@@ -140,7 +140,7 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
             }
         }
     }
-    let dir = &req.run_dir;
+    let dir = &RunDir::new(&req.run_dir);
     let device = &req.device;
     let (params1, stage1) = build_stage1(&config, device, None)?;
 
@@ -191,7 +191,7 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
 
     if req.write_reports {
         let active = active_dims::measure(&stage1, &splits.val, device)?;
-        active.write(&dir.join(active_dims::FILE))?;
+        active.write(&dir.active_dims())?;
         observer(&TrainEvent::Info(active.summary()));
     }
 
@@ -234,12 +234,10 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     if req.write_reports {
         // Stage 1's memory went back before stage 2's: the reports read it from its checkpoint.
         let (params1, stage1) = build_stage1(&config, device, None)?;
-        let name = state.stage1.checkpoint.as_deref().ok_or_else(|| {
-            Error::bad_file(
-                dir.join(STATE_FILE),
-                "stage 1 finished without a checkpoint",
-            )
-        })?;
+        let name =
+            state.stage1.checkpoint.as_deref().ok_or_else(|| {
+                Error::bad_file(dir.state(), "stage 1 finished without a checkpoint")
+            })?;
         checkpoint::load(dir, name, &params1, None)?;
         let run = LoadedRun {
             dir: dir.clone(),

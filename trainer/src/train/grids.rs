@@ -6,10 +6,6 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::image_grid::{interleave_rows, write_grid_png};
 
-pub const RECONSTRUCTIONS: &str = "reconstructions.png";
-pub const SAMPLES_STAGE1: &str = "samples_stage1.png";
-pub const SAMPLES_TWO_STAGE: &str = "samples_two_stage.png";
-
 const COLS: usize = 10;
 /// Validation rows shown in the reconstruction grid: all the reports read of the validation set.
 pub const INPUT_ROWS: usize = 5 * COLS;
@@ -29,13 +25,13 @@ pub fn write_run_grids(run: &LoadedRun, val: &Dataset) -> Result<Vec<String>> {
     let per_row = COLS.min(shown);
     let paired = interleave_rows(inputs, &recon, d, per_row);
     let mut lines = Vec::new();
-    let path = run.dir.join(RECONSTRUCTIONS);
+    let path = run.dir.reconstructions();
     write_grid_png(&path, &paired, 2 * shown, shape, per_row)?;
     lines.push(format!(
         "inputs (odd rows) vs reconstructions (even rows): {}",
         path.display()
     ));
-    let path = run.dir.join(SAMPLES_STAGE1);
+    let path = run.dir.samples_stage1();
     write_grid_png(
         &path,
         &run.sample_stage1(SAMPLES, GRID_SEED)?,
@@ -44,7 +40,7 @@ pub fn write_run_grids(run: &LoadedRun, val: &Dataset) -> Result<Vec<String>> {
         COLS,
     )?;
     lines.push(format!("stage-1-only samples: {}", path.display()));
-    let path = run.dir.join(SAMPLES_TWO_STAGE);
+    let path = run.dir.samples_two_stage();
     write_grid_png(
         &path,
         &run.sample_two_stage(SAMPLES, GRID_SEED)?,

@@ -1,11 +1,9 @@
-//! Training: the run directory (config, progress, checkpoints), the per-stage loop, and loading a
-//! trained run back.
+//! Training: the run directory ([`RunDir`]: config, progress, checkpoints, reports), the
+//! per-stage loop, and loading a trained run back ([`LoadedRun`]).
 //!
-//! A run directory holds `config.json` (what was asked), `state.json` (what is done: epochs per
-//! stage, the current checkpoint of each stage, the loss history) and `checkpoints/` (parameters
-//! and optimiser moments per stage). Every file is written atomically, and `state.json` is
-//! written last: it is the commit point, so a run killed at any moment resumes from the last
-//! epoch whose state was committed.
+//! Every file of a run is written atomically, and `state.json` is written last: it is the
+//! commit point, so a run killed at any moment resumes from the last epoch whose state was
+//! committed.
 
 pub mod active_dims;
 mod batches;
@@ -16,6 +14,7 @@ mod events;
 mod fit;
 pub mod grids;
 mod run;
+mod run_dir;
 mod stage_loop;
 mod state;
 
@@ -25,4 +24,5 @@ pub use data_defaults::{probe_scaling, DataDefaults};
 pub use events::{Flow, TrainEvent};
 pub use fit::{train, Outcome, TrainRequest};
 pub use run::{encode_codes, read_config, read_state, LoadedRun};
+pub use run_dir::RunDir;
 pub use state::{EpochRecord, RunState, StageProgress};

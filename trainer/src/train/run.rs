@@ -1,12 +1,11 @@
 //! A trained run loaded back from its directory: the models of both stages, ready to encode,
 //! decode and sample.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{Device, Tensor};
 
-use super::stage_loop::STATE_FILE;
-use super::{checkpoint, CodeBatches, RunState, TrainConfig};
+use super::{checkpoint, CodeBatches, RunDir, RunState, TrainConfig};
 use crate::atomic_file;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -15,10 +14,8 @@ use crate::model::{Stage1, Stage2};
 use crate::nn::ParamStore;
 use crate::rng::SeededRng;
 
-pub const CONFIG_FILE: &str = "config.json";
-
 pub struct LoadedRun {
-    pub dir: PathBuf,
+    pub dir: RunDir,
     pub config: TrainConfig,
     pub state: RunState,
     pub device: Device,
@@ -82,7 +79,7 @@ pub fn build_stage2(
 }
 
 pub fn read_config(run_dir: &Path) -> Result<TrainConfig> {
-    let path = run_dir.join(CONFIG_FILE);
+    let path = RunDir::new(run_dir).config();
     if !path.exists() {
         return Err(Error::bad_file(
             &path,
@@ -93,7 +90,7 @@ pub fn read_config(run_dir: &Path) -> Result<TrainConfig> {
 }
 
 pub fn read_state(run_dir: &Path) -> Result<RunState> {
-    let path = run_dir.join(STATE_FILE);
+    let path = RunDir::new(run_dir).state();
     let state: RunState = atomic_file::read_json(&path)?;
     if state.format_version != 1 {
         return Err(Error::bad_file(
@@ -159,20 +156,21 @@ impl LoadedRun {
     pub fn open(run_dir: &Path, device: &Device, allow_partial: bool) -> Result<Self> {
         let config = read_config(run_dir)?;
         let state = read_state(run_dir)?;
+        let run_dir = RunDir::new(run_dir);
         // Each checkpoint is read first (its size bounds what it holds), so the networks
         // config.json describes are built within it: see `check_sizes`.
         let mut stored = Vec::with_capacity(2);
         for stage in [1u8, 2] {
             match &state.stage(stage).checkpoint {
                 Some(name) => {
-                    let path = checkpoint::path(run_dir, name);
+                    let path = run_dir.checkpoint(name);
                     let (tensors, values_held) = checkpoint::read_parameters(&path, device)?;
                     stored.push(Some((path, tensors, values_held)));
                 }
                 None if allow_partial => stored.push(None),
                 None => {
                     return Err(Error::bad_file(
-                        run_dir.join(STATE_FILE),
+                        run_dir.state(),
                         format!(
                         "stage {stage} has not finished an epoch yet; train (or --resume) first"
                     ),
@@ -181,11 +179,11 @@ impl LoadedRun {
             }
         }
         let budget = [0, 1].map(|s| stored[s].as_ref().map(|(_, _, values_held)| *values_held));
-        check_sizes(&config, &run_dir.join(CONFIG_FILE), budget)?;
+        check_sizes(&config, &run_dir.config(), budget)?;
         let (params1, stage1, params2, stage2) =
             build_within(&config, device, budget).map_err(|e| match e {
                 Error::Config(problem) => Error::bad_file(
-                    run_dir.join(CONFIG_FILE),
+                    run_dir.config(),
                     format!("{problem}; is config.json this run's?"),
                 ),
                 e => e,
@@ -196,7 +194,7 @@ impl LoadedRun {
             }
         }
         Ok(Self {
-            dir: run_dir.to_path_buf(),
+            dir: run_dir,
             config,
             state,
             device: device.clone(),

@@ -1,12 +1,13 @@
 //! The epoch loop shared by both stages: shuffle, step, keep gamma above its floor, stop on a
 //! non-finite loss, validate, commit a checkpoint.
 
-use std::path::Path;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 
-use super::{checkpoint, BatchSource, EpochRecord, Flow, RunState, StageSchedule, TrainEvent};
+use super::{
+    checkpoint, BatchSource, EpochRecord, Flow, RunDir, RunState, StageSchedule, TrainEvent,
+};
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::model::LossParts;
@@ -18,7 +19,7 @@ pub type LossFn<'a> = dyn Fn(&Tensor, &Tensor) -> Result<LossParts> + 'a;
 
 pub struct StageContext<'a> {
     pub stage: u8,
-    pub run_dir: &'a Path,
+    pub run_dir: &'a RunDir,
     pub seed: u64,
     pub schedule: &'a StageSchedule,
     /// Noise columns per row for one loss evaluation.
@@ -26,8 +27,6 @@ pub struct StageContext<'a> {
     pub gamma_floor: f64,
     pub device: &'a Device,
 }
-
-pub const STATE_FILE: &str = "state.json";
 
 /// Rows per evaluation chunk. The forward pass runs on trainable parameters, so candle keeps every
 /// intermediate until the chunk's loss is dropped: at 512 rows that was 43 MB on MNIST's stage 2,
@@ -73,7 +72,7 @@ fn non_finite(
         step,
         what: what.to_string(),
         last_good_epoch: state.stage(ctx.stage).epochs_done,
-        run_dir: ctx.run_dir.to_path_buf(),
+        run_dir: ctx.run_dir.root().to_path_buf(),
     }
 }
 
@@ -210,9 +209,9 @@ fn commit_epoch(
     progress.epochs_done = record.epoch + 1;
     progress.optimizer_steps = opt.steps_taken();
     progress.history.push(record);
-    atomic_file::write_json(&ctx.run_dir.join(STATE_FILE), state)?;
+    atomic_file::write_json(&ctx.run_dir.state(), state)?;
     if let Some(old) = old.filter(|o| *o != name) {
-        let _ = std::fs::remove_file(checkpoint::path(ctx.run_dir, &old));
+        let _ = std::fs::remove_file(ctx.run_dir.checkpoint(&old));
     }
     Ok(())
 }
