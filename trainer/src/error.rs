@@ -23,6 +23,9 @@ pub enum Error {
     BadFile { path: PathBuf, problem: String },
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A configuration value that cannot train, naming its field.
+    #[error("invalid setting {0}")]
+    InvalidSetting(#[from] crate::settings::InvalidSetting),
     /// Data handed to a numerical routine that it cannot work on (empty, NaN, ragged).
     #[error("invalid input: {0}")]
     InvalidInput(String),

@@ -132,6 +132,32 @@ fn train_writes_a_complete_run_directory() {
     // Pixels and reconstructions are in [0, 1]: any finite MSE outside (0, 1) is a bug.
     let mse = report["recon_mse"].as_f64().expect("number");
     assert!(mse > 0.0 && mse < 1.0, "recon_mse {mse}");
+
+    // A config.json edited by hand into a setting that cannot train: every reader refuses it,
+    // naming the file and the field.
+    let config_path = run.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config_path).expect("read")).expect("json");
+    config["stage1"]["recycle"] = 0.into();
+    std::fs::write(&config_path, serde_json::to_vec(&config).expect("json")).expect("write");
+    for command in ["inspect", "sample", "export"] {
+        let mut args = vec![command, "--run", run.to_str().expect("path")];
+        let out_file = dir.path().join("x.npy");
+        let out_dir = dir.path().join("m");
+        match command {
+            "sample" => args.extend(["--out", out_file.to_str().expect("path")]),
+            "export" => args.extend(["--out", out_dir.to_str().expect("path")]),
+            _ => {}
+        }
+        let out = edgevae(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{command} accepted recycle 0");
+        assert!(
+            err.contains(config_path.to_str().expect("path"))
+                && err.contains("stage1.recycle = 0: must be at least 1"),
+            "{command}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -199,7 +225,31 @@ fn bad_input_gets_a_clear_error_naming_the_problem() {
             vec![
                 "train", "--data", "sprites", "--out", out_path, "--batch", "0",
             ],
-            "batch size",
+            "--batch 0: must be at least 1",
+        ),
+        // The library's validation names the field; the CLI says it as the flag.
+        (
+            vec![
+                "train", "--data", "sprites", "--out", out_path, "--hidden", "64,0",
+            ],
+            "--hidden 0: must be at least 1 (stage1.hidden[1])",
+        ),
+        (
+            vec!["train", "--data", "sprites", "--out", out_path, "--lr=-1"],
+            "--lr -1: must be a positive number",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                "sprites",
+                "--out",
+                out_path,
+                "--robust",
+                "--robust-warmup",
+                "2",
+            ],
+            "--robust-warmup 2: must be a fraction in [0, 1]",
         ),
         (
             vec!["sample", "--run", "/no/such/run", "--out", "x.npy"],

@@ -984,7 +984,7 @@ fn run_dirs(c: &mut Corpus, tmp: &Path, good: &Path) {
         );
     }
     // Sizes no checkpoint of this run can hold: once an abort, a panic or hours of work.
-    let absurd: [(&str, Edit, &'static str); 7] = [
+    let absurd: [(&str, Edit, &'static str); 8] = [
         (
             "input_dim 10^12",
             |v| v["stage1"]["input_dim"] = 1_000_000_000_000u64.into(),
@@ -1015,6 +1015,13 @@ fn run_dirs(c: &mut Corpus, tmp: &Path, good: &Path) {
             |v| v["stage2"]["depth"] = 1_000_000_000u64.into(),
             "stage2.depth",
         ),
+        // A width that cannot train: refused by the configuration's validation, before any
+        // checkpoint is read (it was a checkpoint shape mismatch before).
+        (
+            "hidden [0]",
+            |v| v["stage1"]["hidden"] = serde_json::json!([0]),
+            "stage1.hidden[0] = 0: must be at least 1",
+        ),
         // Each size fits, their product does not.
         (
             "input_dim 60000, hidden [60000]",
@@ -1043,8 +1050,8 @@ fn run_dirs(c: &mut Corpus, tmp: &Path, good: &Path) {
             CKPT1,
         ),
         (
-            "hidden [0]",
-            |v| v["stage1"]["hidden"] = serde_json::json!([0]),
+            "hidden [7]",
+            |v| v["stage1"]["hidden"] = serde_json::json!([7]),
             "has shape",
             CKPT1,
         ),

@@ -8,6 +8,7 @@ use clap::Args;
 
 use edgevae_trainer::model::{DecoderKind, EncoderKind, RobustConfig, Stage1Config, Stage2Config};
 use edgevae_trainer::nn::{Activation, AdamWConfig};
+use edgevae_trainer::settings::InvalidSetting;
 use edgevae_trainer::train::{self, Outcome, StageSchedule, TrainConfig, TrainRequest};
 
 use super::progress::TrainProgress;
@@ -193,24 +194,12 @@ impl TrainArgs {
                 ..RobustConfig::default()
             };
             if let Some(c) = self.outlier_cost {
-                anyhow::ensure!(
-                    c.is_finite() && c > 0.0,
-                    "--outlier-cost must be a positive number"
-                );
                 robust.outlier_cost = c;
             }
             if let Some(r) = self.variance_range {
-                anyhow::ensure!(
-                    r.is_finite() && r > 0.0,
-                    "--variance-range must be a positive number"
-                );
                 robust.log_variance_range = r;
             }
             if let Some(w) = self.robust_warmup {
-                anyhow::ensure!(
-                    (0.0..=1.0).contains(&w),
-                    "--robust-warmup must be a fraction in [0, 1]"
-                );
                 robust.warmup = w;
             }
             stage1.robust = Some(robust);
@@ -238,7 +227,6 @@ impl TrainArgs {
             stage1.conv_channels = c.clone();
         }
         if let Some(k) = self.recycle {
-            anyhow::ensure!(k >= 1, "--recycle must be at least 1 (1: no recycling)");
             stage1.recycle = k;
         }
         let mut stage2 = Stage2Config::default();
@@ -297,6 +285,41 @@ impl TrainArgs {
     }
 }
 
+/// The flag that sets a configuration field (as [`InvalidSetting`] names it), if one does.
+fn flag_for(field: &str) -> Option<&'static str> {
+    let field = field.split('[').next().unwrap_or(field);
+    Some(match field {
+        "data" => "--data",
+        "val_fraction" => "--val-fraction",
+        "corrupt" => "--corrupt",
+        "limit" => "--limit",
+        "stage1.latent" => "--latent",
+        "stage1.hidden" => "--hidden",
+        "stage1.gamma_floor" => "--gamma-floor",
+        "stage1.conv_channels" => "--conv-channels",
+        "stage1.recycle" => "--recycle",
+        "stage1.robust.outlier_cost" => "--outlier-cost",
+        "stage1.robust.log_variance_range" => "--variance-range",
+        "stage1.robust.warmup" => "--robust-warmup",
+        "stage2.width" => "--stage2-width",
+        "schedule1.epochs" => "--epochs",
+        "schedule2.epochs" => "--stage2-epochs",
+        "schedule1.batch" | "schedule2.batch" => "--batch",
+        "schedule1.lr" | "schedule2.lr" => "--lr",
+        "optimizer.weight_decay" => "--weight-decay",
+        "optimizer.latent_decay" => "--latent-decay",
+        _ => return None,
+    })
+}
+
+/// A setting the library refuses, said in terms of the flag that set it.
+fn in_flag_terms(e: InvalidSetting) -> anyhow::Error {
+    match flag_for(&e.field) {
+        Some(flag) => anyhow::anyhow!("{flag} {}: {} ({})", e.value, e.problem, e.field),
+        None => anyhow::anyhow!("{e}"),
+    }
+}
+
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let device = edgevae_trainer::device::parse(&args.device)?;
     let config = if args.resume {
@@ -304,6 +327,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         args.new_config()?
     };
+    config.validate().map_err(in_flag_terms)?;
     let request = TrainRequest {
         run_dir: args.out.clone(),
         config,

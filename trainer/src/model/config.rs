@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::nn::{first_grid, Activation};
+use crate::settings::{
+    all_at_least_one, at_least_one, fail, fraction, positive, Checked, Fraction,
+};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stage1Config {
@@ -133,6 +136,32 @@ impl Stage1Config {
         }
     }
 
+    /// Every setting, each failure naming its field (`input_dim` comes from the data; the conv
+    /// channels are checked against the image by [`Self::conv_image`]).
+    pub fn validate(&self) -> Checked {
+        at_least_one("stage1.latent", self.latent)?;
+        all_at_least_one("stage1.hidden", &self.hidden)?;
+        positive("stage1.gamma_floor", self.gamma_floor)?;
+        positive("stage1.gamma_init", self.gamma_init)?;
+        if self.uses_conv_maps() {
+            if self.conv_channels.is_empty() {
+                return fail(
+                    "stage1.conv_channels",
+                    "[]",
+                    "needs at least one channel count",
+                );
+            }
+            all_at_least_one("stage1.conv_channels", &self.conv_channels)?;
+        }
+        if let Some(r) = &self.robust {
+            positive("stage1.robust.variance_floor", r.variance_floor)?;
+            positive("stage1.robust.outlier_cost", r.outlier_cost)?;
+            positive("stage1.robust.log_variance_range", r.log_variance_range)?;
+            fraction("stage1.robust.warmup", r.warmup, Fraction::Closed)?;
+        }
+        at_least_one("stage1.recycle", self.recycle)
+    }
+
     /// Whether a stage-1 layer reads or writes feature maps (and so `conv_channels`).
     pub fn uses_conv_maps(&self) -> bool {
         self.encoder == EncoderKind::Conv || self.decoder == DecoderKind::Conv
@@ -205,7 +234,7 @@ impl Stage1Config {
             ),
             None => String::new(),
         };
-        format!("{kind}{robust}, recycle {}", self.recycle.max(1))
+        format!("{kind}{robust}, recycle {}", self.recycle)
     }
 
     /// Layer widths of the decoder mean, latent first: for the conv decoder, its dense layers'
@@ -230,6 +259,15 @@ pub struct Stage2Config {
     pub depth: usize,
     pub gamma_floor: f64,
     pub gamma_init: f64,
+}
+
+impl Stage2Config {
+    /// Every setting, each failure naming its field (`depth` may be 0: the skip alone).
+    pub fn validate(&self) -> Checked {
+        at_least_one("stage2.width", self.width)?;
+        positive("stage2.gamma_floor", self.gamma_floor)?;
+        positive("stage2.gamma_init", self.gamma_init)
+    }
 }
 
 impl Default for Stage2Config {

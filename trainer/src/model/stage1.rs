@@ -50,6 +50,7 @@ impl Stage1 {
         params: &mut ParamStore,
         rng: &mut SeededRng,
     ) -> Result<Self> {
+        config.validate()?;
         let encoder = Encoder::new(config, image_shape, params, ENCODER, rng)?;
         let head = Dense::new(
             params,
@@ -267,7 +268,7 @@ impl Stage1 {
     /// same code, which is what several filter passes at inference rely on. `eps` holds one
     /// `[batch, latent]` block per pass, side by side.
     pub fn loss(&self, x: &Tensor, eps: &Tensor) -> Result<LossParts> {
-        let passes = self.config.recycle.max(1);
+        let passes = self.config.recycle;
         let k = self.config.latent;
         let width = eps.dims2()?.1;
         if width != k * passes {
@@ -309,7 +310,7 @@ impl Stage1 {
 
     /// Noise columns one training step needs per row: latent times the recycling passes.
     pub fn noise_width(&self) -> usize {
-        self.config.latent * self.config.recycle.max(1)
+        self.config.latent * self.config.recycle
     }
 
     /// gamma as a number.

@@ -75,6 +75,7 @@ impl Stage2 {
         params: &mut ParamStore,
         rng: &mut SeededRng,
     ) -> Result<Self> {
+        config.validate()?;
         let encoder = SkipMlp::new(
             params,
             ENCODER,

@@ -12,6 +12,7 @@ use super::adam_update::{MomentUpdate, ParamUpdate};
 use super::bias_add::fast_path;
 use super::{ParamRole, ParamStore};
 use crate::error::{Error, Result};
+use crate::settings::{fraction, non_negative, positive, Checked, Fraction};
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamWConfig {
@@ -36,6 +37,18 @@ pub struct AdamWConfig {
 
 fn default_log_gamma_lr_scale() -> f64 {
     10.0
+}
+
+impl AdamWConfig {
+    /// Every setting, each failure naming its field.
+    pub fn validate(&self) -> Checked {
+        fraction("optimizer.beta1", self.beta1, Fraction::UpToOne)?;
+        fraction("optimizer.beta2", self.beta2, Fraction::UpToOne)?;
+        positive("optimizer.eps", self.eps)?;
+        non_negative("optimizer.weight_decay", self.weight_decay)?;
+        non_negative("optimizer.latent_decay", self.latent_decay)?;
+        positive("optimizer.log_gamma_lr_scale", self.log_gamma_lr_scale)
+    }
 }
 
 impl Default for AdamWConfig {
@@ -138,6 +151,7 @@ fn shrink_rows(w: &Tensor, amount: f64) -> Result<Tensor> {
 
 impl AdamW {
     pub fn new(params: &ParamStore, config: AdamWConfig) -> Result<Self> {
+        config.validate()?;
         let slots = params
             .roles()
             .map(|(name, var, role)| {

@@ -3,9 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{load_splits, DataSource, LoadOptions, Splits};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Stage1Config, Stage2Config};
 use crate::nn::AdamWConfig;
+use crate::settings::{at_least_one, fail, fraction, positive, Checked, Fraction};
 
 /// Epochs, batch size and learning-rate schedule of one stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -15,6 +16,15 @@ pub struct StageSchedule {
     pub lr: f64,
     /// Halve the learning rate every this many epochs (0: never).
     pub halve_every: usize,
+}
+
+impl StageSchedule {
+    /// Every field, named `{prefix}.field` (`halve_every` takes any value).
+    pub fn validate(&self, prefix: &str) -> Checked {
+        at_least_one(&format!("{prefix}.epochs"), self.epochs)?;
+        at_least_one(&format!("{prefix}.batch"), self.batch)?;
+        positive(&format!("{prefix}.lr"), self.lr)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,39 +77,24 @@ impl TrainConfig {
         Ok(load_splits(&source, &self.load_options())?)
     }
 
-    /// Refuses settings that cannot train, before any work is done.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::Config(m.to_string()));
-        if self.stage1.latent == 0 {
-            return bad("latent dimension must be at least 1");
+    /// Refuses settings that cannot train, before any work is done: every field, each failure
+    /// naming it (`seed` takes any value; `stage1.input_dim`, `image_shape` and
+    /// `standardization` come from the data).
+    pub fn validate(&self) -> Checked {
+        if self.data.trim().is_empty() {
+            return fail("data", "\"\"", "must name the data");
         }
-        if self.stage1.hidden.contains(&0) || self.stage2.width == 0 {
-            return bad("hidden widths must be at least 1");
-        }
-        for s in [&self.schedule1, &self.schedule2] {
-            if s.batch == 0 {
-                return bad("batch size must be at least 1");
-            }
-            if s.epochs == 0 {
-                return bad("each stage needs at least 1 epoch");
-            }
-            if !(s.lr.is_finite() && s.lr > 0.0) {
-                return bad("learning rate must be a positive number");
-            }
-        }
-        if !(self.val_fraction > 0.0 && self.val_fraction < 1.0) {
-            return bad("validation fraction must be in (0, 1)");
-        }
+        fraction("val_fraction", f64::from(self.val_fraction), Fraction::Open)?;
         if let Some(c) = self.corrupt {
-            if !(0.0..1.0).contains(&c) {
-                return bad("--corrupt must be a fraction in [0, 1)");
-            }
+            fraction("corrupt", f64::from(c), Fraction::UpToOne)?;
         }
-        for f in [self.stage1.gamma_floor, self.stage2.gamma_floor] {
-            if !(f.is_finite() && f > 0.0) {
-                return bad("gamma floor must be a positive number");
-            }
+        if let Some(n) = self.limit {
+            at_least_one("limit", n)?;
         }
-        Ok(())
+        self.stage1.validate()?;
+        self.stage2.validate()?;
+        self.schedule1.validate("schedule1")?;
+        self.schedule2.validate("schedule2")?;
+        self.optimizer.validate()
     }
 }

@@ -86,7 +86,11 @@ pub fn read_config(run_dir: &Path) -> Result<TrainConfig> {
             "not found: is this a run directory made by `edgevae train`?",
         ));
     }
-    atomic_file::read_json(&path)
+    let config: TrainConfig = atomic_file::read_json(&path)?;
+    config
+        .validate()
+        .map_err(|e| Error::bad_file(&path, e.to_string()))?;
+    Ok(config)
 }
 
 pub fn read_state(run_dir: &Path) -> Result<RunState> {
