@@ -12,8 +12,6 @@ use ndarray::Array2;
 use edgevae_trainer::atomic_file;
 use edgevae_trainer::data::npy;
 use edgevae_trainer::error::{Error, Result};
-use edgevae_trainer::model::{RobustConfig, Stage1Config, Stage2Config};
-use edgevae_trainer::nn::{Activation, AdamWConfig};
 use edgevae_trainer::rpca::{generate, nmse, pcp, PcpOptions, SyntheticRpca};
 use edgevae_trainer::train::{train, Flow, LoadedRun, StageSchedule, TrainConfig, TrainRequest};
 
@@ -78,40 +76,22 @@ fn vae_reconstruction(
     if run_dir.exists() {
         std::fs::remove_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
     }
-    let mut stage1 = Stage1Config::new(opts.dim, Activation::Identity);
+    let mut config = TrainConfig::for_data(&data_file.display().to_string(), robust)?;
+    config.seed = opts.seed;
+    let stage1 = &mut config.stage1;
     stage1.hidden = opts.hidden.clone();
     // The paper's protocol gives every cell one latent width; κ itself only as the oracle.
     stage1.latent = opts.latent.unwrap_or(kappa);
-    stage1.robust = robust.then_some(RobustConfig {
-        outlier_cost: opts.outlier_cost,
-        warmup: opts.robust_warmup,
-        ..RobustConfig::default()
-    });
+    if let Some(r) = &mut stage1.robust {
+        r.outlier_cost = opts.outlier_cost;
+        r.warmup = opts.robust_warmup;
+    }
     stage1.recycle = opts.recycle;
-    let schedule = |epochs: usize| StageSchedule {
-        epochs,
-        batch: 64,
-        lr: 1e-3,
-        halve_every: (epochs / 3).max(1),
-    };
-    let config = TrainConfig {
-        data: data_file.display().to_string(),
-        seed: opts.seed,
-        val_fraction: 0.1,
-        corrupt: None,
-        limit: None,
-        stage1,
-        image_shape: None,
-        standardization: None,
-        stage2: Stage2Config {
-            width: 16,
-            depth: 1,
-            ..Stage2Config::default()
-        },
-        schedule1: schedule(opts.epochs),
-        schedule2: schedule(1),
-        optimizer: AdamWConfig::default(),
-    };
+    config.stage2.width = 16;
+    config.stage2.depth = 1;
+    let schedule = |epochs: usize, s: &StageSchedule| StageSchedule::new(epochs, s.batch, s.lr);
+    config.schedule1 = schedule(opts.epochs, &config.schedule1);
+    config.schedule2 = schedule(1, &config.schedule2);
     let req = TrainRequest {
         run_dir: run_dir.to_path_buf(),
         config,

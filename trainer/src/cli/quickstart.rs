@@ -32,7 +32,7 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
             .with_context(|| format!("removing {}", run_dir.display()))?;
     }
     let started = Instant::now();
-    let mut train_args = super::train::TrainArgs::quickstart(run_dir.clone());
+    let mut train_args = super::train::TrainArgs::quickstart(&run_dir)?;
     // A finished quickstart run is reused (and an interrupted one continued).
     train_args.resume = RunDir::new(&run_dir).is_started();
     super::train::run(train_args)?;

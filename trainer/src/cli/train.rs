@@ -6,8 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use edgevae_trainer::model::{DecoderKind, EncoderKind, RobustConfig, Stage1Config, Stage2Config};
-use edgevae_trainer::nn::{Activation, AdamWConfig};
+use edgevae_trainer::model::{DecoderKind, EncoderKind};
 use edgevae_trainer::settings::InvalidSetting;
 use edgevae_trainer::train::{self, Outcome, StageSchedule, TrainConfig, TrainRequest};
 
@@ -121,102 +120,66 @@ pub struct TrainArgs {
     quiet: bool,
 }
 
-const DEFAULT_EPOCHS: usize = 30;
-const DEFAULT_STAGE2_EPOCHS: usize = 20;
-
-fn schedule(epochs: usize, batch: usize, lr: f64, halve_every: Option<usize>) -> StageSchedule {
-    StageSchedule {
-        epochs,
-        batch,
-        lr,
-        halve_every: halve_every.unwrap_or((epochs / 3).max(1)),
+/// A flag given on the command line replaces the default.
+fn set<T>(field: &mut T, flag: Option<T>) {
+    if let Some(value) = flag {
+        *field = value;
     }
 }
 
 impl TrainArgs {
     /// The flags of `edgevae quickstart`: built-in sprites, a model small enough to ship in the
     /// repository (`models/quickstart`), the default schedules.
-    pub fn quickstart(out: PathBuf) -> Self {
-        Self {
-            data: Some("sprites".into()),
-            out,
-            epochs: None,
-            stage2_epochs: None,
-            latent: Some(32),
-            hidden: Some(vec![256, 256]),
-            stage2_width: Some(256),
-            stage2_depth: None,
-            batch: None,
-            lr: None,
-            halve_every: None,
-            weight_decay: None,
-            latent_decay: None,
-            gamma_floor: None,
-            robust: false,
-            outlier_cost: None,
-            variance_range: None,
-            robust_warmup: None,
-            encoder: None,
-            decoder: None,
-            conv_channels: None,
-            recycle: None,
-            seed: None,
-            corrupt: None,
-            val_fraction: None,
-            limit: None,
-            device: "cpu".into(),
-            resume: false,
-            quiet: false,
+    pub const QUICKSTART: &'static [&'static str] = &[
+        "--data",
+        "sprites",
+        "--latent",
+        "32",
+        "--hidden",
+        "256,256",
+        "--stage2-width",
+        "256",
+    ];
+
+    /// `edgevae train` with [`Self::QUICKSTART`]'s flags into `out`.
+    pub fn quickstart(out: &std::path::Path) -> anyhow::Result<Self> {
+        #[derive(clap::Parser)]
+        struct Train {
+            #[command(flatten)]
+            args: TrainArgs,
         }
+        let out = out.to_str().context("the --out path is not UTF-8")?;
+        let head = ["train", "--out", out];
+        let flags = head.iter().chain(Self::QUICKSTART);
+        Ok(<Train as clap::Parser>::try_parse_from(flags)?.args)
     }
 
-    /// A fresh configuration from the flags and the defaults.
+    /// A fresh configuration: the library's defaults for the data, with the flags given.
     fn new_config(&self) -> anyhow::Result<TrainConfig> {
         let data = self
             .data
-            .clone()
+            .as_deref()
             .context("--data is required for a new run")?;
-        let source = edgevae_trainer::data::DataSource::parse(&data)?;
-        let defaults = train::DataDefaults::for_scaling(train::probe_scaling(&source)?);
-        let mut stage1 = Stage1Config::new(0, Activation::Sigmoid);
-        if let Some(k) = self.latent {
-            stage1.latent = k;
-        }
-        if let Some(h) = &self.hidden {
-            stage1.hidden = h.clone();
-        }
-        if let Some(f) = self.gamma_floor {
-            stage1.gamma_floor = f;
-        }
-        if self.robust {
-            let mut robust = RobustConfig {
-                outlier_cost: defaults.outlier_cost,
-                ..RobustConfig::default()
-            };
-            if let Some(c) = self.outlier_cost {
-                robust.outlier_cost = c;
+        let mut config = TrainConfig::for_data(data, self.robust)?;
+        let stage1 = &mut config.stage1;
+        set(&mut stage1.latent, self.latent);
+        set(&mut stage1.hidden, self.hidden.clone());
+        set(&mut stage1.gamma_floor, self.gamma_floor);
+        match &mut stage1.robust {
+            Some(robust) => {
+                set(&mut robust.outlier_cost, self.outlier_cost);
+                set(&mut robust.log_variance_range, self.variance_range);
+                set(&mut robust.warmup, self.robust_warmup);
             }
-            if let Some(r) = self.variance_range {
-                robust.log_variance_range = r;
-            }
-            if let Some(w) = self.robust_warmup {
-                robust.warmup = w;
-            }
-            stage1.robust = Some(robust);
-        } else {
-            anyhow::ensure!(
+            None => anyhow::ensure!(
                 self.outlier_cost.is_none()
                     && self.variance_range.is_none()
                     && self.robust_warmup.is_none(),
                 "--outlier-cost, --variance-range and --robust-warmup need --robust"
-            );
+            ),
         }
-        if let Some(kind) = self.encoder {
-            stage1.encoder = kind;
-        }
-        if let Some(kind) = self.decoder {
-            stage1.decoder = kind;
-        }
+        set(&mut stage1.encoder, self.encoder);
+        set(&mut stage1.decoder, self.decoder);
         if let Some(c) = &self.conv_channels {
             anyhow::ensure!(
                 stage1.uses_conv_maps(),
@@ -226,46 +189,27 @@ impl TrainArgs {
             // run directory is written.
             stage1.conv_channels = c.clone();
         }
-        if let Some(k) = self.recycle {
-            stage1.recycle = k;
+        set(&mut stage1.recycle, self.recycle);
+        set(&mut config.stage2.width, self.stage2_width);
+        set(&mut config.stage2.depth, self.stage2_depth);
+        for (schedule, epochs) in [
+            (&mut config.schedule1, self.epochs),
+            (&mut config.schedule2, self.stage2_epochs),
+        ] {
+            *schedule = StageSchedule::new(
+                epochs.unwrap_or(schedule.epochs),
+                self.batch.unwrap_or(schedule.batch),
+                self.lr.unwrap_or(schedule.lr),
+            );
+            set(&mut schedule.halve_every, self.halve_every);
         }
-        let mut stage2 = Stage2Config::default();
-        if let Some(w) = self.stage2_width {
-            stage2.width = w;
-        }
-        if let Some(d) = self.stage2_depth {
-            stage2.depth = d;
-        }
-        let batch = self.batch.unwrap_or(64);
-        let lr = self.lr.unwrap_or(1e-3);
-        Ok(TrainConfig {
-            data,
-            seed: self.seed.unwrap_or(0),
-            val_fraction: self.val_fraction.unwrap_or(0.1),
-            corrupt: self.corrupt,
-            limit: self.limit,
-            stage1,
-            image_shape: None,
-            standardization: None,
-            stage2,
-            schedule1: schedule(
-                self.epochs.unwrap_or(DEFAULT_EPOCHS),
-                batch,
-                lr,
-                self.halve_every,
-            ),
-            schedule2: schedule(
-                self.stage2_epochs.unwrap_or(DEFAULT_STAGE2_EPOCHS),
-                batch,
-                lr,
-                self.halve_every,
-            ),
-            optimizer: AdamWConfig {
-                weight_decay: self.weight_decay.unwrap_or(0.0),
-                latent_decay: self.latent_decay.unwrap_or(defaults.latent_decay),
-                ..AdamWConfig::default()
-            },
-        })
+        set(&mut config.seed, self.seed);
+        set(&mut config.val_fraction, self.val_fraction);
+        config.corrupt = self.corrupt;
+        config.limit = self.limit;
+        set(&mut config.optimizer.weight_decay, self.weight_decay);
+        set(&mut config.optimizer.latent_decay, self.latent_decay);
+        Ok(config)
     }
 
     /// The saved configuration with the epoch counts given on the command line.
@@ -359,4 +303,109 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     println!("total time: {:.1}s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[derive(clap::Parser)]
+    struct Train {
+        #[command(flatten)]
+        args: TrainArgs,
+    }
+
+    /// The `[default: ...]` a flag's help states (clap cannot show the defaults of optional
+    /// flags itself: they are `None` until given, so the library's defaults apply).
+    fn stated_default(flag: &str) -> String {
+        let cmd = Train::command();
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(flag))
+            .unwrap_or_else(|| panic!("no --{flag}"));
+        let help = arg.get_help().expect("help").to_string();
+        let start = help.find("[default: ").expect("a stated default") + "[default: ".len();
+        let end = start + help[start..].find(']').expect("closing bracket");
+        help[start..end].to_string()
+    }
+
+    /// Every default the help states is the library's (`TrainConfig::for_data`), so the two
+    /// cannot drift apart.
+    #[test]
+    fn the_help_states_the_library_defaults() -> anyhow::Result<()> {
+        let pixels = TrainConfig::for_data("sprites", true)?;
+        let real = TrainConfig::for_data("manifold", true)?;
+        let robust = pixels.stage1.robust.expect("robust");
+        let list = |v: &[usize]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let number = |flag: &str| -> f64 { stated_default(flag).parse().expect(flag) };
+        assert_eq!(number("epochs"), pixels.schedule1.epochs as f64);
+        assert_eq!(number("stage2-epochs"), pixels.schedule2.epochs as f64);
+        assert_eq!(number("latent"), pixels.stage1.latent as f64);
+        assert_eq!(stated_default("hidden"), list(&pixels.stage1.hidden));
+        assert_eq!(number("stage2-width"), pixels.stage2.width as f64);
+        assert_eq!(number("stage2-depth"), pixels.stage2.depth as f64);
+        assert_eq!(number("batch"), pixels.schedule1.batch as f64);
+        assert_eq!(number("lr"), pixels.schedule1.lr);
+        assert_eq!(number("weight-decay"), pixels.optimizer.weight_decay);
+        assert_eq!(number("gamma-floor"), pixels.stage1.gamma_floor);
+        assert_eq!(number("variance-range"), robust.log_variance_range);
+        assert_eq!(number("robust-warmup"), robust.warmup);
+        assert_eq!(number("recycle"), pixels.stage1.recycle as f64);
+        assert_eq!(number("seed"), pixels.seed as f64);
+        assert_eq!(number("val-fraction") as f32, pixels.val_fraction);
+        assert_eq!(
+            stated_default("conv-channels"),
+            list(&pixels.stage1.conv_channels)
+        );
+        assert_eq!(stated_default("encoder"), "mlp");
+        assert_eq!(pixels.stage1.encoder, EncoderKind::Mlp);
+        assert_eq!(stated_default("decoder"), "mlp");
+        assert_eq!(pixels.stage1.decoder, DecoderKind::Mlp);
+        let by_kind = |flag: &str, pixel: f64, real: f64| {
+            let text = stated_default(flag);
+            assert!(
+                text.starts_with(&format!("{pixel} for pixel data, {real} for real")),
+                "--{flag}: {text}"
+            );
+        };
+        by_kind(
+            "latent-decay",
+            pixels.optimizer.latent_decay,
+            real.optimizer.latent_decay,
+        );
+        let real_robust = real.stage1.robust.expect("robust");
+        by_kind(
+            "outlier-cost",
+            robust.outlier_cost,
+            real_robust.outlier_cost,
+        );
+        assert_eq!(
+            stated_default("halve-every"),
+            "a third of each stage's epochs"
+        );
+        assert_eq!(pixels.schedule1.halve_every, pixels.schedule1.epochs / 3);
+        Ok(())
+    }
+
+    /// The quickstart is `train` with its flags: the configuration they give.
+    #[test]
+    fn quickstart_flags_parse_into_its_configuration() -> anyhow::Result<()> {
+        let args = TrainArgs::quickstart(std::path::Path::new("/tmp/qs"))?;
+        let config = args.new_config()?;
+        assert_eq!(config.data, "sprites");
+        assert_eq!(config.stage1.latent, 32);
+        assert_eq!(config.stage1.hidden, [256, 256]);
+        assert_eq!(config.stage2.width, 256);
+        assert_eq!(
+            config.schedule1,
+            TrainConfig::for_data("sprites", false)?.schedule1
+        );
+        Ok(())
+    }
 }

@@ -2,10 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{probe_scaling, DataDefaults};
 use crate::data::{load_splits, DataSource, LoadOptions, Splits};
 use crate::error::Result;
-use crate::model::{Stage1Config, Stage2Config};
-use crate::nn::AdamWConfig;
+use crate::model::{RobustConfig, Stage1Config, Stage2Config};
+use crate::nn::{Activation, AdamWConfig};
 use crate::settings::{at_least_one, fail, fraction, positive, Checked, Fraction};
 
 /// Epochs, batch size and learning-rate schedule of one stage.
@@ -19,6 +20,16 @@ pub struct StageSchedule {
 }
 
 impl StageSchedule {
+    /// A schedule of `epochs` that halves the learning rate every third of them (the default).
+    pub fn new(epochs: usize, batch: usize, lr: f64) -> Self {
+        Self {
+            epochs,
+            batch,
+            lr,
+            halve_every: (epochs / 3).max(1),
+        }
+    }
+
     /// Every field, named `{prefix}.field` (`halve_every` takes any value).
     pub fn validate(&self, prefix: &str) -> Checked {
         at_least_one(&format!("{prefix}.epochs"), self.epochs)?;
@@ -53,6 +64,35 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// What `edgevae train --data <data>` trains when no other flag is given: every default of
+    /// a new run, in one place (those that depend on the kind of data from [`DataDefaults`],
+    /// which probes `data`). `robust`: with the robust decoder at its defaults.
+    pub fn for_data(data: &str, robust: bool) -> Result<Self> {
+        let kind = DataDefaults::for_scaling(probe_scaling(&DataSource::parse(data)?)?);
+        let mut stage1 = Stage1Config::new(0, Activation::Sigmoid);
+        stage1.robust = robust.then(|| RobustConfig {
+            outlier_cost: kind.outlier_cost,
+            ..RobustConfig::default()
+        });
+        Ok(Self {
+            data: data.to_string(),
+            seed: 0,
+            val_fraction: 0.1,
+            corrupt: None,
+            limit: None,
+            stage1,
+            image_shape: None,
+            standardization: None,
+            stage2: Stage2Config::default(),
+            schedule1: StageSchedule::new(30, 64, 1e-3),
+            schedule2: StageSchedule::new(20, 64, 1e-3),
+            optimizer: AdamWConfig {
+                latent_decay: kind.latent_decay,
+                ..AdamWConfig::default()
+            },
+        })
+    }
+
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
             seed: self.seed,
