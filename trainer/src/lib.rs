@@ -1,7 +1,7 @@
 //! edgevae-trainer: fits Two-Stage VAEs with candle, on CPU or CUDA, and writes run directories
 //! that the `edgevae` binary samples from, inspects, evaluates and exports.
 //!
-//! Layers, from the bottom: [`rng`], [`settings`] (checks naming a config field), [`mapped_vec`], [`data`] and [`image_grid`] (no candle),
+//! Layers, from the bottom: [`rng`], [`settings`] (checks naming a config field), [`nmse`], [`mapped_vec`], [`data`] and [`image_grid`] (no candle),
 //! [`onnx`] (the graph builder), [`nn`] (parameters, dense layers, optimiser; each layer emits its
 //! own ONNX nodes), [`model`] (stage 1, stage 2, losses), [`train`]
 //! (the loop, checkpoints, resume, and the run's own reports: active dimensions, image grids), then
@@ -19,6 +19,7 @@ pub mod float_mode;
 pub mod image_grid;
 pub mod mapped_vec;
 pub mod model;
+pub mod nmse;
 pub mod nn;
 pub mod onnx;
 pub mod report;

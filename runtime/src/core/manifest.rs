@@ -23,11 +23,15 @@ pub const MAX_CALIBRATED_DIM: usize = 4096;
 /// could be refused: depth is checked first, without recursion.
 pub const MAX_NESTING: usize = 16;
 
-/// How the data were scaled; decides what "clean" values look like.
+/// How the data are scaled; decides what "clean" values look like, the trainer's decoder output
+/// layer and its corruption noise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scaling {
+    /// Pixels in [0, 1]: sigmoid decoder output, uniform noise for corruption.
     Unit,
+    /// Real values (standardised for training): linear decoder output, N(0, 1) noise for
+    /// corruption.
     Real,
 }
 

@@ -127,10 +127,7 @@ pub fn run(args: OutliersArgs) -> anyhow::Result<()> {
             r.seconds
         ));
     }
-    let noisy = edgevae_trainer::report::outlier_eval::nmse(
-        data.clean.as_deref().unwrap_or(&[]),
-        &data.values(),
-    );
+    let noisy = edgevae_trainer::nmse::nmse(data.clean.as_deref().unwrap_or(&[]), &data.values());
     println!("(the corrupted input itself: NMSE {noisy:.4})");
     if let Some(path) = &args.csv {
         atomic_file::write(path, csv.as_bytes())?;

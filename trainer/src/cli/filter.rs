@@ -11,7 +11,6 @@ use anyhow::Context;
 use clap::Args;
 use npyz::WriterBuilder;
 
-use edgevae_runtime::core::Scaling as ModelScaling;
 use edgevae_runtime::{FilterOutput, ModelDir};
 use edgevae_trainer::atomic_file;
 use edgevae_trainer::data::{load_file, Scaling};
@@ -73,7 +72,7 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
             values[k]
         );
     }
-    if model.manifest.scaling == ModelScaling::Unit && scaling == Scaling::Real {
+    if model.manifest.scaling == Scaling::Unit && scaling == Scaling::Real {
         eprintln!(
             "warning: {input}: values outside [0, 1], but the model was trained on [0, 1] pixels"
         );

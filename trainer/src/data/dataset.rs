@@ -2,19 +2,10 @@
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
-
 use crate::mapped_vec::MappedVec;
 
-/// How values are scaled, which decides the decoder's output layer and the corruption noise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scaling {
-    /// Pixels in [0, 1]: sigmoid decoder output, uniform noise for corruption.
-    Unit,
-    /// Real values of about unit scale: linear decoder output, N(0, 1) noise for corruption.
-    Real,
-}
+/// How values are scaled: the manifest's type, so a run and its exported model say it alike.
+pub use edgevae_runtime::core::Scaling;
 
 /// The value of a byte read from a u8 file: the one place the 1/255 scaling is written.
 pub fn byte_value(b: u8) -> f32 {

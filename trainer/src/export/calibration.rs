@@ -9,7 +9,7 @@ use crate::train::LoadedRun;
 use edgevae_runtime::core::outlier::{
     element_threshold, filter_row, quantile, row_log_var, score_threshold, InputGate, RowOutput,
 };
-use edgevae_runtime::core::{OutlierThresholds, Scaling as ManifestScaling, MAX_CALIBRATED_DIM};
+use edgevae_runtime::core::{OutlierThresholds, Scaling, MAX_CALIBRATED_DIM};
 
 /// The median of a chi-square variable with one degree of freedom: the median squared residual
 /// of Gaussian noise of variance s^2 is 0.4549 s^2.
@@ -149,8 +149,8 @@ pub fn calibrate(
     // Real-valued data: the range the filter scores values in (edgevae_runtime's InputGate).
     // Pixel data have theirs by construction.
     let value_range = match super::manifest_scaling(run) {
-        ManifestScaling::Real => Some(min_max(data)).filter(|[lo, hi]| lo < hi),
-        ManifestScaling::Unit => None,
+        Scaling::Real => Some(min_max(data)).filter(|[lo, hi]| lo < hi),
+        Scaling::Unit => None,
     };
     Ok(OutlierThresholds {
         score_threshold: f64::from(threshold),

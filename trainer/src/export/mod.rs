@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::nn::Activation;
 use crate::train::LoadedRun;
 use edgevae_runtime::core::{
-    sha256_hex, GraphEntry, GraphRole, Manifest, OutlierThresholds, Precision,
-    Scaling as ManifestScaling, FORMAT_VERSION, MANIFEST_FILE,
+    sha256_hex, GraphEntry, GraphRole, Manifest, OutlierThresholds, Precision, Scaling,
+    FORMAT_VERSION, MANIFEST_FILE,
 };
 
 pub use calibration::{calibrate, CalibrationOptions};
@@ -28,11 +28,11 @@ fn heapless_str<const N: usize>(s: &str, what: &str) -> Result<heapless::String<
 
 /// How the run's data are scaled, as the manifest says it: a sigmoid output means pixel data
 /// in [0, 1].
-pub fn manifest_scaling(run: &LoadedRun) -> ManifestScaling {
+pub fn manifest_scaling(run: &LoadedRun) -> Scaling {
     if run.config.stage1.output == Activation::Sigmoid {
-        ManifestScaling::Unit
+        Scaling::Unit
     } else {
-        ManifestScaling::Real
+        Scaling::Real
     }
 }
 

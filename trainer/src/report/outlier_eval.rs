@@ -9,6 +9,7 @@ use ndarray::Array2;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::nmse::nmse;
 use crate::rpca::{pcp, PcpOptions};
 
 /// Area under the ROC curve of `scores` for the positives in `labels` (the Mann-Whitney
@@ -56,16 +57,6 @@ pub fn auroc_by_clean_zero(scores: &[f32], labels: &[bool], clean: &[f32]) -> (f
         auroc(&s, &l)
     };
     (region(true), region(false))
-}
-
-/// `||clean - estimate||^2 / ||clean||^2`.
-pub fn nmse(clean: &[f32], estimate: &[f32]) -> f64 {
-    let (mut err, mut norm) = (0.0f64, 0.0f64);
-    for (&c, &e) in clean.iter().zip(estimate) {
-        err += f64::from(c - e).powi(2);
-        norm += f64::from(c).powi(2);
-    }
-    err / norm
 }
 
 /// One method's result on corrupted rows.

@@ -18,7 +18,7 @@
 //!   corrupts a superset of the entries a smaller one does. Differences between cells are then
 //!   due to `kappa` and `nu`, not to a fresh draw.
 
-use ndarray::{Array2, Zip};
+use ndarray::Array2;
 
 use crate::error::{Error, Result};
 use crate::rng::SeededRng;
@@ -77,18 +77,16 @@ pub fn generate(n: usize, d: usize, kappa: usize, nu: f64, seed: u64) -> Result<
     })
 }
 
-/// `||truth - estimate||_F^2 / ||truth||_F^2`, the benchmark's score: 0 is perfect recovery,
-/// 1 is no better than returning zeros. NaN when the shapes differ (or both matrices are
-/// zero), infinite when only `truth` is zero, so a bad comparison never reads as a good score.
+/// [`crate::nmse::nmse`] of two matrices in the Frobenius norm, NaN when their shapes differ.
 pub fn nmse(truth: &Array2<f64>, estimate: &Array2<f64>) -> f64 {
     if truth.dim() != estimate.dim() {
         return f64::NAN;
     }
-    let err = Zip::from(truth)
-        .and(estimate)
-        .fold(0.0, |acc, &t, &e| acc + (t - e) * (t - e));
-    let norm = truth.iter().map(|&t| t * t).sum::<f64>();
-    err / norm
+    let (truth, estimate) = (truth.as_standard_layout(), estimate.as_standard_layout());
+    match (truth.as_slice(), estimate.as_slice()) {
+        (Some(t), Some(e)) => crate::nmse::nmse(t, e),
+        _ => f64::NAN,
+    }
 }
 
 /// The `[n, d]` network outputs for `n` latent draws, before standardisation.
@@ -162,6 +160,7 @@ fn outlier_positions(entries: usize, count: usize, seed: u64) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use nalgebra::DMatrix;
+    use ndarray::Zip;
 
     use super::*;
 
