@@ -68,6 +68,19 @@ pub fn write(dest: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Lets `fill` stream the file's bytes into a buffered writer of the temporary file, then
+/// syncs and renames.
+pub fn write_streamed<F>(dest: &Path, fill: F) -> Result<()>
+where
+    F: FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
+{
+    write_with(dest, |tmp| {
+        let mut out = std::io::BufWriter::new(fs::File::create(tmp)?);
+        fill(&mut out)?;
+        out.flush()
+    })
+}
+
 /// Lets `fill` write the temporary file (any writer that takes a path), then syncs and renames.
 pub fn write_with<F>(dest: &Path, fill: F) -> Result<()>
 where

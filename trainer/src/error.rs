@@ -31,6 +31,9 @@ pub enum Error {
     InvalidInput(String),
     #[error("device: {0}")]
     Device(String),
+    /// The runtime (ONNX Runtime) refused a model or failed to run it.
+    #[error(transparent)]
+    Runtime(#[from] edgevae_runtime::RuntimeError),
     #[error(
         "training diverged in stage {stage}, epoch {epoch}, step {step}: {what} is not finite; \
          the last good checkpoint (end of epoch {last_good_epoch}) is kept in {run_dir}"

@@ -5,7 +5,8 @@
 //! [`onnx`] (the graph builder), [`nn`] (parameters, dense layers, optimiser; each layer emits its
 //! own ONNX nodes), [`model`] (stage 1, stage 2, losses), [`train`]
 //! (the loop, checkpoints, resume, and the run's own reports: active dimensions, image grids), then
-//! [`report`] (evaluation metrics) and [`export`] (ONNX graphs) over trained runs; beside them
+//! [`report`] (evaluation metrics) and [`export`] (ONNX graphs) over trained runs, and
+//! [`jobs`] (what the subcommands do) over those; beside them
 //! [`rpca`] (the Robust PCA baseline, no candle). No module uses one above it: CI runs
 //! `scripts/check_module_cycles.py`, which fails on a dependency cycle.
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod export;
 pub mod float_mode;
 pub mod image_grid;
+pub mod jobs;
 pub mod mapped_vec;
 pub mod model;
 pub mod nmse;

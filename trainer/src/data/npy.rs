@@ -240,32 +240,34 @@ pub fn read(path: &Path) -> Result<NpyArray, DataError> {
     parse(path, &bytes)
 }
 
-/// Encodes a row-major f32 array of `shape` as npy bytes.
-pub fn encode_f32(shape: &[usize], values: &[f32]) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(128 + values.len() * 4);
+/// Writes a row-major array of `shape` as npy to `out`, streamed (no copy of the array): the one
+/// npy writer, for every element type npyz serialises.
+pub fn encode<T, W>(out: W, shape: &[usize], values: &[T]) -> std::io::Result<()>
+where
+    T: npyz::AutoSerialize + Copy,
+    W: Write,
+{
     let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let mut writer = npyz::WriteOptions::new()
         .default_dtype()
         .shape(&shape)
-        .writer(&mut bytes)
+        .writer(out)
         .begin_nd()?;
     writer.extend(values.iter().copied())?;
-    writer.finish()?;
+    writer.finish()
+}
+
+/// Encodes a row-major f32 array of `shape` as npy bytes.
+pub fn encode_f32(shape: &[usize], values: &[f32]) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(128 + values.len() * 4);
+    encode(&mut bytes, shape, values)?;
     Ok(bytes)
 }
 
 /// Encodes a row-major u8 array of `shape` as npy bytes.
 pub fn encode_u8(shape: &[usize], values: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    let mut writer = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(&mut bytes)
-        .begin_nd()?;
-    writer.extend(values.iter().copied())?;
-    writer.finish()?;
-    bytes.flush()?;
+    let mut bytes = Vec::with_capacity(128 + values.len());
+    encode(&mut bytes, shape, values)?;
     Ok(bytes)
 }
 

@@ -1,0 +1,6 @@
+//! What the `edgevae` subcommands do, as library functions: each CLI file parses its flags, calls
+//! one of these and prints what it returns.
+
+mod filter_file;
+
+pub use filter_file::{filter_file, FilteredFile};
