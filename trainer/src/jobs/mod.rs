@@ -2,5 +2,9 @@
 //! one of these and prints what it returns.
 
 mod filter_file;
+mod sample_file;
 
 pub use filter_file::{filter_file, FilteredFile};
+pub use sample_file::{
+    sample_model, sample_run, sampler_noise, write_noise, write_samples, Samples,
+};
