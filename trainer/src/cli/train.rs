@@ -8,7 +8,7 @@ use clap::Args;
 
 use edgevae_trainer::model::{DecoderKind, EncoderKind};
 use edgevae_trainer::settings::InvalidSetting;
-use edgevae_trainer::train::{self, Outcome, StageSchedule, TrainConfig, TrainRequest};
+use edgevae_trainer::train::{self, Outcome, RunState, StageSchedule, TrainConfig, TrainRequest};
 
 use super::progress::TrainProgress;
 
@@ -128,32 +128,6 @@ fn set<T>(field: &mut T, flag: Option<T>) {
 }
 
 impl TrainArgs {
-    /// The flags of `edgevae quickstart`: built-in sprites, a model small enough to ship in the
-    /// repository (`models/quickstart`), the default schedules.
-    pub const QUICKSTART: &'static [&'static str] = &[
-        "--data",
-        "sprites",
-        "--latent",
-        "32",
-        "--hidden",
-        "256,256",
-        "--stage2-width",
-        "256",
-    ];
-
-    /// `edgevae train` with [`Self::QUICKSTART`]'s flags into `out`.
-    pub fn quickstart(out: &std::path::Path) -> anyhow::Result<Self> {
-        #[derive(clap::Parser)]
-        struct Train {
-            #[command(flatten)]
-            args: TrainArgs,
-        }
-        let out = out.to_str().context("the --out path is not UTF-8")?;
-        let head = ["train", "--out", out];
-        let flags = head.iter().chain(Self::QUICKSTART);
-        Ok(<Train as clap::Parser>::try_parse_from(flags)?.args)
-    }
-
     /// A fresh configuration: the library's defaults for the data, with the flags given.
     fn new_config(&self) -> anyhow::Result<TrainConfig> {
         let data = self
@@ -288,6 +262,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Outcome::Stopped(s) => s,
     };
     println!("run directory: {}", args.out.display());
+    print_stages(&state);
+    println!("total time: {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A line per stage: epochs, final losses, KL, gamma and time.
+pub(super) fn print_stages(state: &RunState) {
     for (stage, p) in [(1, &state.stage1), (2, &state.stage2)] {
         if let Some(r) = p.last() {
             println!(
@@ -301,8 +282,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             );
         }
     }
-    println!("total time: {:.1}s", started.elapsed().as_secs_f64());
-    Ok(())
 }
 
 #[cfg(test)]
@@ -390,22 +369,6 @@ mod tests {
             "a third of each stage's epochs"
         );
         assert_eq!(pixels.schedule1.halve_every, pixels.schedule1.epochs / 3);
-        Ok(())
-    }
-
-    /// The quickstart is `train` with its flags: the configuration they give.
-    #[test]
-    fn quickstart_flags_parse_into_its_configuration() -> anyhow::Result<()> {
-        let args = TrainArgs::quickstart(std::path::Path::new("/tmp/qs"))?;
-        let config = args.new_config()?;
-        assert_eq!(config.data, "sprites");
-        assert_eq!(config.stage1.latent, 32);
-        assert_eq!(config.stage1.hidden, [256, 256]);
-        assert_eq!(config.stage2.width, 256);
-        assert_eq!(
-            config.schedule1,
-            TrainConfig::for_data("sprites", false)?.schedule1
-        );
         Ok(())
     }
 }
