@@ -12,7 +12,7 @@ from mnist_corrupt_npy import corrupted_test_images, default_mnist_dir
 
 
 def auroc(score, label):
-    """Mann-Whitney statistic, ties counted half (as edgevae's report::outlier_eval::auroc)."""
+    """Mann-Whitney statistic, ties counted half (as edgevae's bench::outliers::auroc)."""
     score, label = score.ravel(), label.ravel()
     order = np.argsort(score, kind="mergesort")
     _, inverse, counts = np.unique(score[order], return_inverse=True, return_counts=True)

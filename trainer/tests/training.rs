@@ -263,6 +263,34 @@ fn checkpoint_tensors_stage1(dir: &Path) -> HashMap<String, Vec<f32>> {
         .collect()
 }
 
+/// Training leaves the reports to its caller: none is written by `train`, and
+/// `write_run_reports` writes the active dimensions and the three grids from the run directory.
+#[test]
+fn reports_are_the_callers_to_write() -> edgevae_trainer::Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    run_to_end(dir.path(), tiny_config(3), false)?;
+    let files = [
+        "active_dims.json",
+        "reconstructions.png",
+        "samples_stage1.png",
+        "samples_two_stage.png",
+    ];
+    for f in files {
+        assert!(!dir.path().join(f).exists(), "train wrote {f}");
+    }
+    let lines = edgevae_trainer::train::write_run_reports(dir.path(), &Device::Cpu)?;
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines[0].contains("active"), "{lines:?}");
+    for f in files {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let active: edgevae_trainer::train::active_dims::ActiveDims =
+        serde_json::from_slice(&std::fs::read(dir.path().join("active_dims.json")).expect("read"))
+            .expect("active_dims.json");
+    assert_eq!(active.latent, tiny_config(3).stage1.latent);
+    Ok(())
+}
+
 /// The conv encoder (`--encoder conv`) trains like the dense one on image data, with either
 /// decoder, and refuses data it cannot read before anything is written.
 #[test]

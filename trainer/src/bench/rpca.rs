@@ -97,7 +97,6 @@ fn vae_reconstruction(
         config,
         resume: false,
         device: Device::Cpu,
-        write_reports: false,
     };
     train(&req, &mut |_| Flow::Continue)?;
     LoadedRun::open(run_dir, &Device::Cpu, false)?.reconstruct_passes(corrupted, opts.passes)

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use crate::bench::outliers::{score_model, score_pcp, OutlierScore};
 use edgevae_runtime::RuntimeOptions;
 use edgevae_trainer::atomic_file;
 use edgevae_trainer::data::{load_splits, DataSource, LoadOptions};
-use edgevae_trainer::report::outlier_eval::{score_model, score_pcp, OutlierScore};
 
 #[derive(Debug, Args)]
 pub struct OutliersArgs {

@@ -29,6 +29,9 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     let report = quickstart(&args.out, args.fresh, &mut |e| progress.on_event(e))
         .with_context(|| format!("quickstart into {}", args.out.display()))?;
     let paths = &report.paths;
+    for line in &report.reports {
+        println!("{line}");
+    }
     print_stages(&report.state);
     println!();
     println!(

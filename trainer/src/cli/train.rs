@@ -251,14 +251,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         config,
         resume: args.resume,
         device,
-        write_reports: true,
     };
     let started = Instant::now();
     let mut progress = TrainProgress::new(args.quiet);
     let outcome = train::train(&request, &mut |e| progress.on_event(e))
         .with_context(|| format!("training into {}", args.out.display()))?;
     let state = match outcome {
-        Outcome::Finished(s) => s,
+        Outcome::Finished(s) => {
+            let reports = train::write_run_reports(&args.out, &request.device)
+                .with_context(|| format!("writing the reports of {}", args.out.display()))?;
+            for line in reports {
+                eprintln!("{line}");
+            }
+            s
+        }
         Outcome::Stopped(s) => s,
     };
     println!("run directory: {}", args.out.display());

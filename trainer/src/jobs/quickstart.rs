@@ -15,7 +15,8 @@ use crate::export::calibration::validation_rows;
 use crate::export::{calibrate, export_run, CalibrationOptions};
 use crate::image_grid::write_grid_png;
 use crate::train::{
-    train, Flow, LoadedRun, Outcome, RunDir, RunState, TrainConfig, TrainEvent, TrainRequest,
+    train, write_run_reports, Flow, LoadedRun, Outcome, RunDir, RunState, TrainConfig, TrainEvent,
+    TrainRequest,
 };
 
 /// Samples in the runtime's grid.
@@ -55,6 +56,8 @@ impl QuickstartPaths {
 pub struct QuickstartReport {
     pub paths: QuickstartPaths,
     pub state: RunState,
+    /// A line on each of the run's reports.
+    pub reports: Vec<String>,
     pub manifest: Manifest,
     /// The execution provider the sampler got, in words.
     pub provider: String,
@@ -83,7 +86,6 @@ pub fn quickstart(
         config: quickstart_config()?,
         resume: run_dir.is_started(),
         device: Device::Cpu,
-        write_reports: true,
     };
     let state = match train(&request, observer)? {
         Outcome::Finished(state) => state,
@@ -93,6 +95,7 @@ pub fn quickstart(
             ))
         }
     };
+    let reports = write_run_reports(&paths.run_dir, &Device::Cpu)?;
     let train_time = t.elapsed();
 
     let t = Instant::now();
@@ -124,6 +127,7 @@ pub fn quickstart(
     Ok(QuickstartReport {
         paths,
         state,
+        reports,
         manifest,
         provider: sampler.provider().describe(),
         samples: SAMPLES,

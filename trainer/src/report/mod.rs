@@ -1,6 +1,5 @@
-//! What is measured on a trained run: sample quality (Fréchet distance, diversity), the
-//! evaluation behind `edgevae eval`, and outlier detection against Robust PCA.
+//! What is measured on a trained run: sample quality (Fréchet distance, diversity) and the
+//! evaluation behind `edgevae eval`.
 
 pub mod evaluation;
 pub mod frechet;
-pub mod outlier_eval;

@@ -1,5 +1,6 @@
-//! Training a run end to end: create or resume the run directory, fit stage 1, record the active
-//! latent dimensions, fit stage 2 on the stage-1 posterior, and write the image grids.
+//! Training a run end to end: create or resume the run directory, fit stage 1, fit stage 2 on
+//! the stage-1 posterior, telling the caller's observer what happens; the run's reports are the
+//! caller's to write ([`super::write_run_reports`]).
 
 use std::path::PathBuf;
 
@@ -7,10 +8,8 @@ use candle_core::Device;
 
 use super::run::{build_stage1, build_stage2, read_config, read_state};
 use super::stage_loop::{run_stage, StageContext, StageData};
-use super::{active_dims, grids};
 use super::{
-    checkpoint, encode_codes, Flow, LoadedRun, RowBatches, RunDir, RunState, TrainConfig,
-    TrainEvent,
+    checkpoint, encode_codes, Flow, RowBatches, RunDir, RunState, TrainConfig, TrainEvent,
 };
 use crate::atomic_file;
 use crate::data::{load_splits, standardize, Scaling, Splits};
@@ -25,8 +24,6 @@ pub struct TrainRequest {
     /// match `config` except for the number of epochs.
     pub resume: bool,
     pub device: Device,
-    /// Write the PNG grids and the active-dimension report at the end (tests turn this off).
-    pub write_reports: bool,
 }
 
 #[derive(Debug)]
@@ -189,19 +186,11 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
     }
     drop(opt1);
 
-    if req.write_reports {
-        let active = active_dims::measure(&stage1, &splits.val, device)?;
-        active.write(&dir.active_dims())?;
-        observer(&TrainEvent::Info(active.summary()));
-    }
-
     let train_codes = encode_codes(&stage1, &splits.train, device)?;
     let val_codes = encode_codes(&stage1, &splits.val, device)?;
     // Stage 2 trains on the codes: the rows' memory and stage 1's go back before stage 2's is
-    // made (the reports read stage 1 back, and show a few validation rows).
-    drop((params1, stage1));
-    splits.train = splits.train.head(0);
-    splits.val = splits.val.head(grids::INPUT_ROWS);
+    // made.
+    drop((params1, stage1, splits));
     let (params2, stage2) = build_stage2(&config, device, None)?;
     let mut opt2 = AdamW::new(&params2, config.optimizer)?;
     if let Some(name) = &state.stage2.checkpoint {
@@ -228,30 +217,6 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
         &ctx2, &loss2, &params2, &mut opt2, codes, &mut state, observer,
     )? {
         return Ok(Outcome::Stopped(state));
-    }
-    drop((opt2, train_codes, val_codes));
-
-    if req.write_reports {
-        // Stage 1's memory went back before stage 2's: the reports read it from its checkpoint.
-        let (params1, stage1) = build_stage1(&config, device, None)?;
-        let name =
-            state.stage1.checkpoint.as_deref().ok_or_else(|| {
-                Error::bad_file(dir.state(), "stage 1 finished without a checkpoint")
-            })?;
-        checkpoint::load(dir, name, &params1, None)?;
-        let run = LoadedRun {
-            dir: dir.clone(),
-            config,
-            state: state.clone(),
-            device: device.clone(),
-            params1,
-            stage1,
-            params2,
-            stage2,
-        };
-        for line in grids::write_run_grids(&run, &splits.val)? {
-            observer(&TrainEvent::Info(line));
-        }
     }
     Ok(Outcome::Finished(state))
 }

@@ -26,7 +26,8 @@ pub fn write_run_grids(run: &LoadedRun, val: &Dataset) -> Result<Vec<String>> {
     let paired = interleave_rows(inputs, &recon, d, per_row);
     let mut lines = Vec::new();
     let path = run.dir.reconstructions();
-    write_grid_png(&path, &paired, 2 * shown, shape, per_row)?;
+    // A short last row of inputs is padded (`interleave_rows`), so count what it returned.
+    write_grid_png(&path, &paired, paired.len() / d, shape, per_row)?;
     lines.push(format!(
         "inputs (odd rows) vs reconstructions (even rows): {}",
         path.display()

@@ -44,7 +44,6 @@ pub fn request(dir: &Path, config: TrainConfig, resume: bool) -> TrainRequest {
         config,
         resume,
         device: Device::Cpu,
-        write_reports: false,
     }
 }
 

@@ -7,10 +7,10 @@ use std::path::Path;
 use edgevae_runtime::{FilterOutput, ModelDir, RuntimeOptions};
 use ndarray::Array2;
 
-use crate::data::Dataset;
-use crate::error::{Error, Result};
-use crate::nmse::nmse;
-use crate::rpca::{pcp, PcpOptions};
+use edgevae_trainer::data::Dataset;
+use edgevae_trainer::error::{Error, Result};
+use edgevae_trainer::nmse::nmse;
+use edgevae_trainer::rpca::{pcp, PcpOptions};
 
 /// Area under the ROC curve of `scores` for the positives in `labels` (the Mann-Whitney
 /// statistic, ties counted half). NaN when either class is empty.
