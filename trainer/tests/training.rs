@@ -263,12 +263,27 @@ fn checkpoint_tensors_stage1(dir: &Path) -> HashMap<String, Vec<f32>> {
         .collect()
 }
 
-/// Training leaves the reports to its caller: none is written by `train`, and
-/// `write_run_reports` writes the active dimensions and the three grids from the run directory.
+/// Training leaves the reports to its caller: none is written by `train`, which sends what they
+/// need once stage 1 is done, and `write_run_reports` writes the active dimensions and the
+/// three grids from that and the run directory.
 #[test]
 fn reports_are_the_callers_to_write() -> edgevae_trainer::Result<()> {
     let dir = tempfile::tempdir().expect("tempdir");
-    run_to_end(dir.path(), tiny_config(3), false)?;
+    let config = tiny_config(3);
+    let mut inputs = None;
+    let mut events_after = 0;
+    train(&request(dir.path(), config.clone(), false), &mut |e| {
+        match e {
+            TrainEvent::ReportInputs(r) => inputs = Some(r.clone()),
+            TrainEvent::StageStart { stage: 2, .. } => events_after += 1,
+            _ => {}
+        }
+        Flow::Continue
+    })?;
+    let inputs = inputs.expect("report inputs sent");
+    assert_eq!(events_after, 1, "sent before stage 2");
+    assert_eq!(inputs.active.latent, config.stage1.latent);
+    assert_eq!(inputs.grid_rows.dim, 784);
     let files = [
         "active_dims.json",
         "reconstructions.png",
@@ -278,16 +293,20 @@ fn reports_are_the_callers_to_write() -> edgevae_trainer::Result<()> {
     for f in files {
         assert!(!dir.path().join(f).exists(), "train wrote {f}");
     }
-    let lines = edgevae_trainer::train::write_run_reports(dir.path(), &Device::Cpu)?;
+    let lines = edgevae_trainer::train::write_run_reports(dir.path(), &Device::Cpu, &inputs)?;
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert!(lines[0].contains("active"), "{lines:?}");
     for f in files {
         assert!(dir.path().join(f).is_file(), "{f} missing");
     }
-    let active: edgevae_trainer::train::active_dims::ActiveDims =
+    let written: edgevae_trainer::train::active_dims::ActiveDims =
         serde_json::from_slice(&std::fs::read(dir.path().join("active_dims.json")).expect("read"))
             .expect("active_dims.json");
-    assert_eq!(active.latent, tiny_config(3).stage1.latent);
+    // serde_json's reader may round the last bit of an f64.
+    assert_eq!(written.active_indices, inputs.active.active_indices);
+    for (a, b) in written.mean_variance.iter().zip(&inputs.active.mean_variance) {
+        assert!((a - b).abs() <= 1e-15, "{a} vs {b}");
+    }
     Ok(())
 }
 

@@ -97,6 +97,8 @@ impl TrainProgress {
                     bar.finish_and_clear();
                 }
             }
+            // The caller writes the reports from these once training is done.
+            TrainEvent::ReportInputs(_) => {}
             TrainEvent::Info(line) => match &self.bar {
                 Some(bar) => bar.println(line),
                 None => eprintln!("{line}"),

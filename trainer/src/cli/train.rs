@@ -8,7 +8,9 @@ use clap::Args;
 
 use edgevae_trainer::model::{DecoderKind, EncoderKind};
 use edgevae_trainer::settings::InvalidSetting;
-use edgevae_trainer::train::{self, Outcome, RunState, StageSchedule, TrainConfig, TrainRequest};
+use edgevae_trainer::train::{
+    self, Outcome, RunState, StageSchedule, TrainConfig, TrainEvent, TrainRequest,
+};
 
 use super::progress::TrainProgress;
 
@@ -254,18 +256,24 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let mut progress = TrainProgress::new(args.quiet);
-    let outcome = train::train(&request, &mut |e| progress.on_event(e))
-        .with_context(|| format!("training into {}", args.out.display()))?;
-    let state = match outcome {
-        Outcome::Finished(s) => {
-            let reports = train::write_run_reports(&args.out, &request.device)
+    let mut inputs = None;
+    let outcome = train::train(&request, &mut |e| {
+        if let TrainEvent::ReportInputs(r) = e {
+            inputs = Some(r.clone());
+        }
+        progress.on_event(e)
+    })
+    .with_context(|| format!("training into {}", args.out.display()))?;
+    let state = match (outcome, inputs) {
+        (Outcome::Finished(s), Some(inputs)) => {
+            let reports = train::write_run_reports(&args.out, &request.device, &inputs)
                 .with_context(|| format!("writing the reports of {}", args.out.display()))?;
             for line in reports {
                 eprintln!("{line}");
             }
             s
         }
-        Outcome::Stopped(s) => s,
+        (Outcome::Finished(s) | Outcome::Stopped(s), _) => s,
     };
     println!("run directory: {}", args.out.display());
     print_stages(&state);

@@ -87,15 +87,19 @@ pub fn quickstart(
         resume: run_dir.is_started(),
         device: Device::Cpu,
     };
-    let state = match train(&request, observer)? {
-        Outcome::Finished(state) => state,
-        Outcome::Stopped(_) => {
-            return Err(Error::Config(
-                "training was stopped; run the quickstart again to continue it".into(),
-            ))
+    let mut inputs = None;
+    let outcome = train(&request, &mut |e| {
+        if let TrainEvent::ReportInputs(r) = e {
+            inputs = Some(r.clone());
         }
+        observer(e)
+    })?;
+    let (Outcome::Finished(state), Some(inputs)) = (outcome, inputs) else {
+        return Err(Error::Config(
+            "training was stopped; run the quickstart again to continue it".into(),
+        ));
     };
-    let reports = write_run_reports(&paths.run_dir, &Device::Cpu)?;
+    let reports = write_run_reports(&paths.run_dir, &Device::Cpu, &inputs)?;
     let train_time = t.elapsed();
 
     let t = Instant::now();

@@ -1,7 +1,7 @@
 //! What the training loop reports as it goes, so a front end can draw progress without the
 //! library knowing about terminals; the front end answers whether to go on.
 
-use super::EpochRecord;
+use super::{EpochRecord, ReportInputs};
 
 #[derive(Clone, Debug)]
 pub enum TrainEvent {
@@ -27,6 +27,8 @@ pub enum TrainEvent {
     StageEnd {
         stage: u8,
     },
+    /// Sent once stage 1 is done: what the run's reports need ([`super::write_run_reports`]).
+    ReportInputs(Box<ReportInputs>),
     /// A line worth showing (active dimensions found, files written, ...).
     Info(String),
 }

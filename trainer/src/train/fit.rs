@@ -9,7 +9,8 @@ use candle_core::Device;
 use super::run::{build_stage1, build_stage2, read_config, read_state};
 use super::stage_loop::{run_stage, StageContext, StageData};
 use super::{
-    checkpoint, encode_codes, Flow, RowBatches, RunDir, RunState, TrainConfig, TrainEvent,
+    active_dims, checkpoint, encode_codes, grids, Flow, ReportInputs, RowBatches, RunDir, RunState,
+    TrainConfig, TrainEvent,
 };
 use crate::atomic_file;
 use crate::data::{load_splits, standardize, Scaling, Splits};
@@ -185,6 +186,16 @@ pub fn train(req: &TrainRequest, observer: &mut dyn FnMut(&TrainEvent) -> Flow) 
         return Ok(Outcome::Stopped(state));
     }
     drop(opt1);
+
+    let mut grid_rows = splits.val.head(grids::INPUT_ROWS);
+    if let Some(s) = &config.standardization {
+        standardize::to_data(s, grid_rows.values_mut());
+    }
+    let active = active_dims::measure(&stage1, &splits.val, device)?;
+    observer(&TrainEvent::ReportInputs(Box::new(ReportInputs {
+        active,
+        grid_rows,
+    })));
 
     let train_codes = encode_codes(&stage1, &splits.train, device)?;
     let val_codes = encode_codes(&stage1, &splits.val, device)?;

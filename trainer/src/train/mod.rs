@@ -24,7 +24,7 @@ pub use config::{StageSchedule, TrainConfig};
 pub use data_defaults::{probe_scaling, DataDefaults};
 pub use events::{Flow, TrainEvent};
 pub use fit::{train, Outcome, TrainRequest};
-pub use reports::write_run_reports;
+pub use reports::{write_run_reports, ReportInputs};
 pub use run::{encode_codes, read_config, read_state, LoadedRun};
 pub use run_dir::RunDir;
 pub use state::{EpochRecord, RunState, StageProgress};

@@ -1,31 +1,37 @@
 //! A finished run's own reports, written by the caller of [`super::train`] when it wants them
 //! (the CLI and the quickstart do; tests and benchmarks do not): `active_dims.json` (the
 //! per-dimension mean encoder variance over the validation rows) and, for image data, the PNG
-//! grids. The run is read back from its directory and its validation rows reloaded as training
-//! split them, so the reports are the same whether the run was trained in this process, resumed
-//! or trained elsewhere.
+//! grids. Training measures what they need while it holds the data and sends it as
+//! [`super::TrainEvent::ReportInputs`], so writing them reads no data again: reloading MNIST
+//! after training raised the run's peak RSS from 139 to 156 MB.
 
 use std::path::Path;
 
 use candle_core::Device;
 
-use super::{active_dims, grids, LoadedRun};
-use crate::data::standardize;
+use super::active_dims::ActiveDims;
+use super::{grids, LoadedRun};
+use crate::data::Dataset;
 use crate::error::Result;
+
+/// What the reports need from training: the active dimensions, measured on the validation rows
+/// after stage 1, and the first validation rows, in the data's units, for the grids.
+#[derive(Clone, Debug)]
+pub struct ReportInputs {
+    pub active: ActiveDims,
+    pub grid_rows: Dataset,
+}
 
 /// Writes the reports of the finished run in `run_dir`; returns a line on each for the caller to
 /// print.
-pub fn write_run_reports(run_dir: &Path, device: &Device) -> Result<Vec<String>> {
+pub fn write_run_reports(
+    run_dir: &Path,
+    device: &Device,
+    inputs: &ReportInputs,
+) -> Result<Vec<String>> {
     let run = LoadedRun::open(run_dir, device, false)?;
-    let mut val = run.config.reload_data(None)?.val;
-    // The grids take rows in the data's units, as every method of a run does.
-    let mut lines = grids::write_run_grids(&run, &val.head(grids::INPUT_ROWS))?;
-    // The encoder reads model units.
-    if let Some(s) = &run.config.standardization {
-        standardize::to_model(s, val.values_mut());
-    }
-    let active = active_dims::measure(&run.stage1, &val, device)?;
-    active.write(&run.dir.active_dims())?;
-    lines.insert(0, active.summary());
+    inputs.active.write(&run.dir.active_dims())?;
+    let mut lines = vec![inputs.active.summary()];
+    lines.extend(grids::write_run_grids(&run, &inputs.grid_rows)?);
     Ok(lines)
 }
