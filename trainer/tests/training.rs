@@ -304,7 +304,11 @@ fn reports_are_the_callers_to_write() -> edgevae_trainer::Result<()> {
             .expect("active_dims.json");
     // serde_json's reader may round the last bit of an f64.
     assert_eq!(written.active_indices, inputs.active.active_indices);
-    for (a, b) in written.mean_variance.iter().zip(&inputs.active.mean_variance) {
+    for (a, b) in written
+        .mean_variance
+        .iter()
+        .zip(&inputs.active.mean_variance)
+    {
         assert!((a - b).abs() <= 1e-15, "{a} vs {b}");
     }
     Ok(())
