@@ -133,6 +133,24 @@ fn train_writes_a_complete_run_directory() {
     let mse = report["recon_mse"].as_f64().expect("number");
     assert!(mse > 0.0 && mse < 1.0, "recon_mse {mse}");
 
+    // A calibration setting out of range, named with its value.
+    let model_dir = dir.path().join("m");
+    let out = edgevae(&[
+        "export",
+        "--run",
+        run.to_str().expect("path"),
+        "--out",
+        model_dir.to_str().expect("path"),
+        "--contamination",
+        "0.7",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "--contamination 0.7 accepted");
+    assert!(
+        err.contains("contamination 0.7 must be in [0, 0.5]"),
+        "{err}"
+    );
+
     // A config.json edited by hand into a setting that cannot train: every reader refuses it,
     // naming the file and the field.
     let config_path = run.join("config.json");

@@ -98,7 +98,10 @@ pub fn calibrate(
         ));
     }
     if !(0.0..=0.5).contains(&opts.contamination) {
-        return bad("--contamination must be in [0, 0.5]".into());
+        return bad(format!(
+            "contamination {} must be in [0, 0.5]",
+            opts.contamination
+        ));
     }
     let element_threshold = match opts.element_threshold {
         Some(t) if t.is_finite() => t,

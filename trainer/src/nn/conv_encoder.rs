@@ -10,7 +10,8 @@
 use candle_core::{Module, Tensor};
 
 use super::{
-    add_bias_relu, first_grid, onnx_kernel_3x3, patches_3x3, Activation, Mlp, ParamRole, ParamStore,
+    add_bias_relu, first_grid, kernel_3x3_params, onnx_kernel_3x3, patches_3x3, Activation, Mlp,
+    ParamRole, ParamStore,
 };
 use crate::error::{Error, Result};
 use crate::onnx::{int_attr, ints_attr, GraphBuilder};
@@ -18,8 +19,6 @@ use crate::rng::SeededRng;
 
 /// Sides a layer divides its input map's by.
 const SCALE: usize = 2;
-/// Rows of a 3x3 kernel per input channel.
-const TAPS: usize = 9;
 
 /// `relu(conv3x3(space_to_depth(x)))`: [n, h, w, c_in] -> [n, h / 2, w / 2, c_out], channels
 /// last.
@@ -44,22 +43,7 @@ impl DownConv {
         c_out: usize,
         rng: &mut SeededRng,
     ) -> Result<Self> {
-        let fan_in = TAPS * SCALE * SCALE * c_in;
-        let bound = 1.0 / (fan_in as f32).sqrt();
-        let weight = params.uniform(
-            &format!("{prefix}.weight"),
-            &[fan_in, c_out],
-            bound,
-            ParamRole::Weight,
-            rng,
-        )?;
-        let bias = params.uniform(
-            &format!("{prefix}.bias"),
-            &[c_out],
-            bound,
-            ParamRole::Bias,
-            rng,
-        )?;
+        let (weight, bias) = kernel_3x3_params(params, prefix, SCALE * SCALE * c_in, c_out, rng)?;
         Ok(Self {
             weight,
             bias,

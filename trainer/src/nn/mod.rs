@@ -21,6 +21,6 @@ pub use conv_encoder::{ConvEncoder, DownConv};
 pub use dense::Dense;
 pub use mlp::{Activation, Mlp};
 pub use params::{ParamRole, ParamStore};
-pub use patches::{onnx_kernel_3x3, patches_3x3};
+pub use patches::{kernel_3x3_params, onnx_kernel_3x3, patches_3x3};
 pub use schedule::halving_lr;
 pub use sub_pixel_conv::SubPixelConv;

@@ -8,6 +8,9 @@
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor};
 
 use super::bias_add::contiguous_f32;
+use super::{ParamRole, ParamStore};
+use crate::error::Result;
+use crate::rng::SeededRng;
 
 /// Blocks of `c` columns in each patch row: taps `(ky, kx)` in row-major order, each the `c`
 /// channels at offset `(ky - 1, kx - 1)`.
@@ -21,6 +24,35 @@ pub fn patches_3x3(x: &Tensor) -> candle_core::Result<Tensor> {
     } else {
         patches_by_ops(x)
     }
+}
+
+/// The parameters of a 3x3 convolution on [`patches_3x3`]'s rows of a `c`-channel map:
+/// `{prefix}.weight` [9 c, columns] and `{prefix}.bias` [columns], PyTorch-style uniform init
+/// (bound 1/sqrt(fan_in), fan_in = 9 c).
+pub fn kernel_3x3_params(
+    params: &mut ParamStore,
+    prefix: &str,
+    c: usize,
+    columns: usize,
+    rng: &mut SeededRng,
+) -> Result<(Tensor, Tensor)> {
+    let fan_in = TAPS * c;
+    let bound = 1.0 / (fan_in as f32).sqrt();
+    let weight = params.uniform(
+        &format!("{prefix}.weight"),
+        &[fan_in, columns],
+        bound,
+        ParamRole::Weight,
+        rng,
+    )?;
+    let bias = params.uniform(
+        &format!("{prefix}.bias"),
+        &[columns],
+        bound,
+        ParamRole::Bias,
+        rng,
+    )?;
+    Ok((weight, bias))
 }
 
 /// A kernel on [`patches_3x3`]'s rows, [9 c, c_out] (row `(ky * 3 + kx) * c + ch`), as ONNX's

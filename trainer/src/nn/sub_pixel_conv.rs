@@ -8,7 +8,7 @@
 
 use candle_core::{Module, Tensor};
 
-use super::{add_bias, onnx_kernel_3x3, patches_3x3, ParamRole, ParamStore};
+use super::{add_bias, kernel_3x3_params, onnx_kernel_3x3, patches_3x3, ParamStore};
 use crate::error::Result;
 use crate::onnx::{int_attr, ints_attr, string_attr, GraphBuilder};
 use crate::rng::SeededRng;
@@ -43,23 +43,7 @@ impl SubPixelConv {
         c_out: usize,
         rng: &mut SeededRng,
     ) -> Result<Self> {
-        let fan_in = KERNEL * KERNEL * c_in;
-        let cols = SCALE * SCALE * c_out;
-        let bound = 1.0 / (fan_in as f32).sqrt();
-        let weight = params.uniform(
-            &format!("{prefix}.weight"),
-            &[fan_in, cols],
-            bound,
-            ParamRole::Weight,
-            rng,
-        )?;
-        let bias = params.uniform(
-            &format!("{prefix}.bias"),
-            &[cols],
-            bound,
-            ParamRole::Bias,
-            rng,
-        )?;
+        let (weight, bias) = kernel_3x3_params(params, prefix, c_in, SCALE * SCALE * c_out, rng)?;
         Ok(Self {
             weight,
             bias,
