@@ -30,9 +30,19 @@ pub fn parse(name: &str) -> Result<Device> {
     cuda(ordinal)
 }
 
+/// A build whose cudarc loads the CUDA libraries at run time (`scripts/gpu-check.sh`) panics when
+/// one is missing; that panic becomes the same error as any other failure to open the device.
 #[cfg(feature = "cuda")]
 fn cuda(ordinal: usize) -> Result<Device> {
-    Device::new_cuda(ordinal).map_err(|e| Error::Device(format!("cannot open cuda:{ordinal}: {e}")))
+    let opened = std::panic::catch_unwind(|| Device::new_cuda(ordinal)).map_err(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("the CUDA libraries could not be loaded");
+        Error::Device(format!("cannot open cuda:{ordinal}: {why}"))
+    })?;
+    opened.map_err(|e| Error::Device(format!("cannot open cuda:{ordinal}: {e}")))
 }
 
 #[cfg(not(feature = "cuda"))]
