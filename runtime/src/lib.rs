@@ -9,6 +9,9 @@
 
 pub mod core;
 
+#[cfg(feature = "micro")]
+pub mod micro;
+
 #[cfg(feature = "ort")]
 mod backend;
 

@@ -19,7 +19,7 @@ use ort::value::{Tensor, TensorRef};
 
 use super::session::f32_output as output;
 use super::{ProviderChoice, RuntimeError};
-use crate::core::outlier::{filter_row, row_log_var, InputGate, RowOutput};
+use crate::core::outlier::{filter_row, noise_log_var, row_log_var, InputGate, RowOutput};
 use crate::core::{buffers::check_len, CoreError, OutlierThresholds};
 
 /// The graph outputs the filter reads; the others (`z_mean`, `z_log_var`) are not selected, so
@@ -217,7 +217,11 @@ impl OutlierFilter {
             provider,
             dim,
             element_threshold: thresholds.element_threshold as f32,
-            noise_log_var: thresholds.element_noise.iter().map(|v| v.ln()).collect(),
+            noise_log_var: thresholds
+                .element_noise
+                .iter()
+                .map(|v| noise_log_var(*v))
+                .collect(),
             thresholds,
             robust,
             gate,

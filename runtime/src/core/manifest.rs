@@ -5,7 +5,7 @@
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
-use super::{CoreError, Precision};
+use super::{CoreError, MicroPrecision, Precision};
 
 /// 2: element scores are log-likelihoods (version 1 scored standardised residuals against the
 /// same `element_threshold` field, so a version-1 manifest is refused rather than misread).
@@ -14,6 +14,8 @@ pub const FORMAT_VERSION: u32 = 2;
 /// The manifest's file name in a model directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const MAX_GRAPHS: usize = 8;
+/// The most micro blobs a manifest lists: each role in each [`MicroPrecision`].
+pub const MAX_MICRO: usize = 6;
 /// The widest input whose per-element calibration fits in a manifest (a fixed capacity, so a
 /// device parses it without an allocator; 4096 f32 are 16 KiB).
 pub const MAX_CALIBRATED_DIM: usize = 4096;
@@ -92,6 +94,20 @@ pub struct GraphEntry {
     pub bytes: u64,
 }
 
+/// A micro blob (`crate::micro`): one graph's weights for the no_std backend.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MicroEntry {
+    pub role: GraphRole,
+    pub precision: MicroPrecision,
+    /// File name inside the model directory.
+    pub file: String<64>,
+    pub sha256: String<{ super::SHA256_HEX_DIGITS }>,
+    pub bytes: u64,
+    /// The widest activation the blob keeps between layers, which sizes the scratch arena
+    /// (`micro::required_arena`) before the blob is read.
+    pub width: u32,
+}
+
 /// Written by the trainer with serde (`Serialize`); read by [`Manifest::parse`] or, in place,
 /// [`Manifest::parse_into`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -112,6 +128,9 @@ pub struct Manifest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standardization: Option<Standardization>,
     pub graphs: Vec<GraphEntry, MAX_GRAPHS>,
+    /// Micro blobs (optional in the file; MLP models only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub micro: Vec<MicroEntry, MAX_MICRO>,
     /// Outlier thresholds, filled in by calibration (robust models); `null` until then.
     pub outlier: Option<OutlierThresholds>,
 }
@@ -178,6 +197,32 @@ pub(super) fn nesting_within(json: &[u8], max: usize) -> bool {
     true
 }
 
+/// A listed file's name and checksum as the manifest must write them.
+fn check_listed_file(file: &str, sha256: &str) -> Result<(), CoreError> {
+    let hex = sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !hex {
+        return Err(CoreError::ManifestValue(
+            "graph sha256 must be 64 lower-case hex digits",
+        ));
+    }
+    // Control characters (raw newlines and tabs, which serde-json-core lets through inside
+    // strings) are refused too: the name could not be found, or shown, as written.
+    if file.is_empty()
+        || file.chars().any(char::is_control)
+        || file.contains('/')
+        || file.contains('\\')
+        || file.starts_with('.')
+    {
+        return Err(CoreError::ManifestValue(
+            "graph file must be a plain file name in the model directory",
+        ));
+    }
+    Ok(())
+}
+
 impl Manifest {
     /// A manifest of nothing, for [`Manifest::parse_into`] to fill (e.g. in a `static`).
     pub const EMPTY: Manifest = Manifest {
@@ -192,6 +237,7 @@ impl Manifest {
         robust: false,
         standardization: None,
         graphs: Vec::new(),
+        micro: Vec::new(),
         outlier: None,
     };
 
@@ -259,27 +305,7 @@ impl Manifest {
             }
         }
         for (i, g) in self.graphs.iter().enumerate() {
-            let hex = g.sha256.len() == 64
-                && g.sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !hex {
-                return Err(CoreError::ManifestValue(
-                    "graph sha256 must be 64 lower-case hex digits",
-                ));
-            }
-            // Control characters (raw newlines and tabs, which serde-json-core lets through
-            // inside strings) are refused too: the name could not be found, or shown, as written.
-            if g.file.is_empty()
-                || g.file.chars().any(char::is_control)
-                || g.file.contains('/')
-                || g.file.contains('\\')
-                || g.file.starts_with('.')
-            {
-                return Err(CoreError::ManifestValue(
-                    "graph file must be a plain file name in the model directory",
-                ));
-            }
+            check_listed_file(&g.file, &g.sha256)?;
             if self.graphs[..i]
                 .iter()
                 .any(|o| o.role == g.role && o.precision == g.precision)
@@ -289,7 +315,37 @@ impl Manifest {
                 ));
             }
         }
+        for (i, m) in self.micro.iter().enumerate() {
+            check_listed_file(&m.file, &m.sha256)?;
+            if m.width == 0 {
+                return Err(CoreError::ManifestValue("micro width must be positive"));
+            }
+            let earlier = &self.micro[..i];
+            if earlier
+                .iter()
+                .any(|o| o.role == m.role && o.precision == m.precision)
+            {
+                return Err(CoreError::ManifestValue(
+                    "two micro blobs share a role and precision",
+                ));
+            }
+            if earlier
+                .iter()
+                .any(|o| o.role == m.role && o.width != m.width)
+            {
+                return Err(CoreError::ManifestValue(
+                    "micro blobs of one role must have the same width",
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The micro blob of `role` in `precision`, if the model directory has one.
+    pub fn micro_blob(&self, role: GraphRole, precision: MicroPrecision) -> Option<&MicroEntry> {
+        self.micro
+            .iter()
+            .find(|m| m.role == role && m.precision == precision)
     }
 
     /// The graph of `role` in `precision`, if the model directory has one.

@@ -14,8 +14,8 @@ use heapless::{String, Vec};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer as _;
 
-use super::manifest::{GraphEntry, GraphRole, Manifest, OutlierThresholds, Scaling};
-use super::{CoreError, Precision};
+use super::manifest::{GraphEntry, GraphRole, Manifest, MicroEntry, OutlierThresholds, Scaling};
+use super::{CoreError, MicroPrecision, Precision};
 
 /// One step of a path into the manifest: an object key or an array index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -335,7 +335,7 @@ struct ManifestVisitor<'a> {
 }
 
 /// The manifest's fields; field `i`'s bit in [`Seen`] is `1 << i`.
-const MANIFEST_FIELDS: [&str; 12] = [
+const MANIFEST_FIELDS: [&str; 13] = [
     "format_version",
     "trainer_version",
     "input_dim",
@@ -348,6 +348,7 @@ const MANIFEST_FIELDS: [&str; 12] = [
     "graphs",
     "outlier",
     "standardization",
+    "micro",
 ];
 const FORMAT_VERSION_BIT: u32 = 1;
 const TRAINER_VERSION_BIT: u32 = 1 << 1;
@@ -360,6 +361,7 @@ const GAMMA2_BIT: u32 = 1 << 7;
 const ROBUST_BIT: u32 = 1 << 8;
 const GRAPHS_BIT: u32 = 1 << 9;
 const STANDARDIZATION_BIT: u32 = 1 << 11;
+const MICRO_BIT: u32 = 1 << 12;
 /// All but image_shape, robust and outlier.
 const MANIFEST_REQUIRED: u32 = FORMAT_VERSION_BIT
     | TRAINER_VERSION_BIT
@@ -388,6 +390,7 @@ impl<'de> Visitor<'de> for ManifestVisitor<'_> {
         out.outlier = None;
         out.standardization = None;
         out.graphs.clear();
+        out.micro.clear();
         let root = FieldPath::ROOT;
         read_object(
             &mut map,
@@ -418,8 +421,16 @@ impl<'de> Visitor<'de> for ManifestVisitor<'_> {
                     ROBUST_BIT => out.robust = value(map, ctx, path, "true or false")?,
                     GRAPHS_BIT => {
                         ctx.at(path, "an array of graph objects");
-                        map.next_value_seed(GraphsSeed {
+                        map.next_value_seed(ListSeed {
                             out: &mut out.graphs,
+                            ctx,
+                            path,
+                        })?
+                    }
+                    MICRO_BIT => {
+                        ctx.at(path, "an array of micro blob objects");
+                        map.next_value_seed(ListSeed {
+                            out: &mut out.micro,
                             ctx,
                             path,
                         })?
@@ -447,19 +458,153 @@ impl<'de> Visitor<'de> for ManifestVisitor<'_> {
     }
 }
 
-struct GraphsSeed<'a> {
-    out: &'a mut Vec<GraphEntry, { super::manifest::MAX_GRAPHS }>,
+/// An entry of one of the manifest's file lists (`graphs`, `micro`): blank until read, then
+/// filled field by field.
+trait ListedEntry: Sized {
+    /// What one entry is, for errors.
+    const WHAT: &'static str;
+    /// The entry's fields; field `i`'s bit is `1 << i`.
+    const FIELDS: &'static [&'static str];
+    const REQUIRED: u32;
+    fn blank() -> Self;
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        ctx: &mut Context,
+        bit: u32,
+        path: FieldPath,
+    ) -> Result<(), A::Error>;
+}
+
+/// The fields both lists start with, in this order.
+const ROLE_BIT: u32 = 1;
+const PRECISION_BIT: u32 = 1 << 1;
+const FILE_BIT: u32 = 1 << 2;
+const SHA_BIT: u32 = 1 << 3;
+const BYTES_BIT: u32 = 1 << 4;
+
+fn role<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    ctx: &mut Context,
+    path: FieldPath,
+) -> Result<GraphRole, A::Error> {
+    one_of(
+        map,
+        ctx,
+        path,
+        &[GraphRole::Sampler, GraphRole::Filter].map(|r| (r.name(), r)),
+        "\"sampler\" or \"filter\"",
+    )
+}
+
+const BYTE_COUNT: &str = "a byte count (a non-negative integer)";
+
+impl ListedEntry for GraphEntry {
+    const WHAT: &'static str = "a graph object";
+    const FIELDS: &'static [&'static str] = &["role", "precision", "file", "sha256", "bytes"];
+    const REQUIRED: u32 = (1 << 5) - 1;
+
+    fn blank() -> Self {
+        GraphEntry {
+            role: GraphRole::Sampler,
+            precision: Precision::Fp32,
+            file: String::new(),
+            sha256: String::new(),
+            bytes: 0,
+        }
+    }
+
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        ctx: &mut Context,
+        bit: u32,
+        path: FieldPath,
+    ) -> Result<(), A::Error> {
+        match bit {
+            ROLE_BIT => self.role = role(map, ctx, path)?,
+            PRECISION_BIT => {
+                self.precision = one_of(
+                    map,
+                    ctx,
+                    path,
+                    &Precision::ALL.map(|p| (p.name(), p)),
+                    "\"fp32\", \"fp16\" or \"fp16w\"",
+                )?
+            }
+            FILE_BIT => string(map, ctx, path, &mut self.file)?,
+            SHA_BIT => string(map, ctx, path, &mut self.sha256)?,
+            _ => self.bytes = value(map, ctx, path, BYTE_COUNT)?,
+        }
+        Ok(())
+    }
+}
+
+impl ListedEntry for MicroEntry {
+    const WHAT: &'static str = "a micro blob object";
+    const FIELDS: &'static [&'static str] =
+        &["role", "precision", "file", "sha256", "bytes", "width"];
+    const REQUIRED: u32 = (1 << 6) - 1;
+
+    fn blank() -> Self {
+        MicroEntry {
+            role: GraphRole::Sampler,
+            precision: MicroPrecision::Fp32,
+            file: String::new(),
+            sha256: String::new(),
+            bytes: 0,
+            width: 0,
+        }
+    }
+
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        ctx: &mut Context,
+        bit: u32,
+        path: FieldPath,
+    ) -> Result<(), A::Error> {
+        match bit {
+            ROLE_BIT => self.role = role(map, ctx, path)?,
+            PRECISION_BIT => {
+                self.precision = one_of(
+                    map,
+                    ctx,
+                    path,
+                    &MicroPrecision::ALL.map(|p| (p.name(), p)),
+                    "\"fp32\", \"fp16\" or \"int8\"",
+                )?
+            }
+            FILE_BIT => string(map, ctx, path, &mut self.file)?,
+            SHA_BIT => string(map, ctx, path, &mut self.sha256)?,
+            BYTES_BIT => self.bytes = value(map, ctx, path, BYTE_COUNT)?,
+            // width, the last field
+            _ => self.width = value(map, ctx, path, U32)?,
+        }
+        Ok(())
+    }
+}
+
+/// A list of [`ListedEntry`]s, at most `N`.
+struct ListSeed<'a, T, const N: usize> {
+    out: &'a mut Vec<T, N>,
     ctx: &'a mut Context,
     path: FieldPath,
 }
 
-seed!(GraphsSeed, deserialize_seq);
+impl<'de, T: ListedEntry, const N: usize> DeserializeSeed<'de> for ListSeed<'_, T, N> {
+    type Value = ();
 
-impl<'de> Visitor<'de> for GraphsSeed<'_> {
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: ListedEntry, const N: usize> Visitor<'de> for ListSeed<'_, T, N> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of graphs")
+        write!(f, "an array of {}", T::WHAT)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
@@ -468,15 +613,9 @@ impl<'de> Visitor<'de> for GraphsSeed<'_> {
         loop {
             let index = out.len() as u32;
             let path = self.path.then(PathStep::Index(index));
-            ctx.at(path, "a graph object");
-            let mut entry = GraphEntry {
-                role: GraphRole::Sampler,
-                precision: Precision::Fp32,
-                file: String::new(),
-                sha256: String::new(),
-                bytes: 0,
-            };
-            let more = seq.next_element_seed(GraphSeed {
+            ctx.at(path, T::WHAT);
+            let mut entry = T::blank();
+            let more = seq.next_element_seed(EntrySeed {
                 out: &mut entry,
                 ctx: &mut *ctx,
                 path,
@@ -484,77 +623,42 @@ impl<'de> Visitor<'de> for GraphsSeed<'_> {
             if more.is_none() {
                 return Ok(());
             }
-            out.push(entry).map_err(|_| {
-                ctx.fail(
-                    self.path,
-                    FieldProblem::TooMany {
-                        max: super::manifest::MAX_GRAPHS,
-                    },
-                )
-            })?;
+            out.push(entry)
+                .map_err(|_| ctx.fail(self.path, FieldProblem::TooMany { max: N }))?;
         }
     }
 }
 
-struct GraphSeed<'a> {
-    out: &'a mut GraphEntry,
+struct EntrySeed<'a, T> {
+    out: &'a mut T,
     ctx: &'a mut Context,
     path: FieldPath,
 }
 
-seed!(GraphSeed, deserialize_map);
+impl<'de, T: ListedEntry> DeserializeSeed<'de> for EntrySeed<'_, T> {
+    type Value = ();
 
-const GRAPH_FIELDS: [&str; 5] = ["role", "precision", "file", "sha256", "bytes"];
-const ROLE_BIT: u32 = 1;
-const PRECISION_BIT: u32 = 1 << 1;
-const FILE_BIT: u32 = 1 << 2;
-const SHA_BIT: u32 = 1 << 3;
-/// All of them.
-const GRAPH_REQUIRED: u32 = (1 << GRAPH_FIELDS.len()) - 1;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
 
-impl<'de> Visitor<'de> for GraphSeed<'_> {
+impl<'de, T: ListedEntry> Visitor<'de> for EntrySeed<'_, T> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a graph object")
+        f.write_str(T::WHAT)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (out, ctx) = (self.out, self.ctx);
+        let out = self.out;
         read_object(
             &mut map,
-            ctx,
+            self.ctx,
             self.path,
-            &GRAPH_FIELDS,
-            GRAPH_REQUIRED,
-            |map, ctx, bit, path| {
-                match bit {
-                    ROLE_BIT => {
-                        out.role = one_of(
-                            map,
-                            ctx,
-                            path,
-                            &[GraphRole::Sampler, GraphRole::Filter].map(|r| (r.name(), r)),
-                            "\"sampler\" or \"filter\"",
-                        )?
-                    }
-                    PRECISION_BIT => {
-                        out.precision = one_of(
-                            map,
-                            ctx,
-                            path,
-                            &Precision::ALL.map(|p| (p.name(), p)),
-                            "\"fp32\", \"fp16\" or \"fp16w\"",
-                        )?
-                    }
-                    FILE_BIT => string(map, ctx, path, &mut out.file)?,
-                    SHA_BIT => string(map, ctx, path, &mut out.sha256)?,
-                    _ => {
-                        out.bytes = value(map, ctx, path, "a byte count (a non-negative integer)")?
-                    }
-                }
-                Ok(())
-            },
+            T::FIELDS,
+            T::REQUIRED,
+            |map, ctx, bit, path| out.read(map, ctx, bit, path),
         )
     }
 }

@@ -13,9 +13,9 @@ pub mod rng;
 pub use checksum::{sha256_hex, SHA256_HEX_DIGITS};
 pub use error::CoreError;
 pub use manifest::{
-    GraphEntry, GraphRole, Manifest, OutlierThresholds, Scaling, Standardization, FORMAT_VERSION,
-    MANIFEST_FILE, MAX_CALIBRATED_DIM,
+    GraphEntry, GraphRole, Manifest, MicroEntry, OutlierThresholds, Scaling, Standardization,
+    FORMAT_VERSION, MANIFEST_FILE, MAX_CALIBRATED_DIM,
 };
 pub use manifest_parse::{FieldPath, FieldProblem, PathStep};
-pub use precision::Precision;
+pub use precision::{MicroPrecision, Precision};
 pub use rng::GaussianRng;

@@ -113,6 +113,13 @@ pub fn element_threshold(prior: f64, range: f64) -> Option<f64> {
     valid.then(|| 2.0 * libm::log((1.0 - prior) / prior) + 2.0 * libm::log(range))
 }
 
+/// The inlier log-variance of an element whose calibrated noise variance is `noise`: one
+/// function, so that both backends score with the same bits.
+#[inline]
+pub fn noise_log_var(noise: f32) -> f32 {
+    libm::logf(noise)
+}
+
 /// Row `i`'s inlier log-variances: the variance head's row `i` (`head`: `n` rows of
 /// `noise_log_var.len()` values) for a robust model, else the calibrated noise's, the same for
 /// every row. A row the head does not hold comes back empty, which [`filter_row`] refuses.

@@ -39,3 +39,52 @@ impl Precision {
         self == Precision::Fp16
     }
 }
+
+/// How a micro blob (`crate::micro`) stores its weights; biases and scales are always f32, and arithmetic is f32.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MicroPrecision {
+    Fp32,
+    /// fp16 weights, widened as they are read.
+    Fp16,
+    /// Symmetric int8 weights with one f32 scale per output row (per output channel).
+    Int8,
+}
+
+impl MicroPrecision {
+    pub const ALL: [MicroPrecision; 3] = [
+        MicroPrecision::Fp32,
+        MicroPrecision::Fp16,
+        MicroPrecision::Int8,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MicroPrecision::Fp32 => "fp32",
+            MicroPrecision::Fp16 => "fp16",
+            MicroPrecision::Int8 => "int8",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == s.trim())
+    }
+
+    /// Bytes per stored weight.
+    pub fn weight_bytes(self) -> usize {
+        match self {
+            MicroPrecision::Fp32 => 4,
+            MicroPrecision::Fp16 => 2,
+            MicroPrecision::Int8 => 1,
+        }
+    }
+
+    /// The blob header's code for it.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn from_code(code: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.code() == code)
+    }
+}

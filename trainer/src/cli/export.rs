@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use edgevae_runtime::core::Precision;
+use edgevae_runtime::core::{MicroPrecision, Precision};
 use edgevae_trainer::export::calibration::validation_rows;
-use edgevae_trainer::export::{calibrate, export_run, CalibrationOptions};
+use edgevae_trainer::export::{calibrate, export, CalibrationOptions};
 use edgevae_trainer::train::LoadedRun;
 
 #[derive(Debug, Args)]
@@ -18,8 +18,10 @@ pub struct ExportArgs {
     /// Model directory to write (ONNX graphs and manifest.json).
     #[arg(long)]
     out: PathBuf,
-    /// Precisions, comma-separated: fp32 (CPU, reference), fp16 (CUDA/TensorRT compute),
-    /// fp16w (fp16-stored weights, fp32 compute: half the size, for CPU).
+    /// Precisions, comma-separated. ONNX graphs: fp32 (CPU, reference), fp16 (CUDA/TensorRT
+    /// compute), fp16w (fp16-stored weights, fp32 compute: half the size, for CPU). Micro blobs
+    /// for the no_std backend (MLP models only): micro-fp32, micro-fp16, micro-int8 (int8
+    /// weights with a scale per output channel, f32 arithmetic).
     #[arg(long, value_delimiter = ',', default_value = "fp32,fp16,fp16w")]
     precision: Vec<String>,
     /// Expected fraction of outlier rows: the per-sample score threshold is the
@@ -45,14 +47,20 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let precisions = args
-        .precision
-        .iter()
-        .map(|p| {
-            Precision::parse(p)
-                .with_context(|| format!("unknown precision {p:?}: use fp32, fp16 or fp16w"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (mut precisions, mut micro) = (Vec::new(), Vec::new());
+    for p in &args.precision {
+        match p.trim().strip_prefix("micro-") {
+            Some(m) => micro.push(MicroPrecision::parse(m).with_context(|| {
+                format!("unknown micro precision {p:?}: use micro-fp32, micro-fp16 or micro-int8")
+            })?),
+            None => precisions.push(Precision::parse(p).with_context(|| {
+                format!(
+                    "unknown precision {p:?}: use fp32, fp16, fp16w, micro-fp32, micro-fp16 \
+                     or micro-int8"
+                )
+            })?),
+        }
+    }
     let run = LoadedRun::open(&args.run, &candle_core::Device::Cpu, false)?;
     let outlier = if args.no_calibration {
         None
@@ -87,7 +95,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         );
         Some(o)
     };
-    let manifest = export_run(&run, &args.out, &precisions, outlier)
+    let manifest = export(&run, &args.out, &precisions, &micro, outlier)
         .with_context(|| format!("exporting {} to {}", args.run.display(), args.out.display()))?;
     for g in &manifest.graphs {
         println!(
@@ -96,6 +104,18 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             g.precision.name(),
             g.bytes,
             args.out.join(g.file.as_str()).display()
+        );
+    }
+    for m in &manifest.micro {
+        let role = m.role;
+        let arena = edgevae_runtime::micro::required_arena(&manifest, role, 1)?;
+        println!(
+            "{:<8} {:<6} {:>10} bytes  {}  (micro; arena {} bytes per row)",
+            role.name(),
+            format!("m-{}", m.precision.name()),
+            m.bytes,
+            args.out.join(m.file.as_str()).display(),
+            arena
         );
     }
     println!(

@@ -44,7 +44,7 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
         paths.run_dir.display()
     );
     println!(
-        "  export (3 precisions) {:>7.1}s  model directory: {}",
+        "  export (3 precisions, int8 micro) {:>5.1}s  model directory: {}",
         report.export.as_secs_f64(),
         paths.model_dir.display()
     );
@@ -55,6 +55,15 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
             g.precision.name(),
             g.bytes,
             g.file
+        );
+    }
+    for m in &report.manifest.micro {
+        println!(
+            "      {:<8} m-{:<4} {:>9} bytes  {}",
+            m.role.name(),
+            m.precision.name(),
+            m.bytes,
+            m.file
         );
     }
     println!(

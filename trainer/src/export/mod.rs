@@ -3,6 +3,7 @@
 
 pub mod calibration;
 pub mod graphs;
+pub mod micro;
 mod model_file;
 pub mod triton;
 
@@ -15,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::nn::Activation;
 use crate::train::LoadedRun;
 use edgevae_runtime::core::{
-    sha256_hex, GraphEntry, GraphRole, Manifest, OutlierThresholds, Precision, Scaling,
-    FORMAT_VERSION, MANIFEST_FILE,
+    sha256_hex, GraphEntry, GraphRole, Manifest, MicroEntry, MicroPrecision, OutlierThresholds,
+    Precision, Scaling, FORMAT_VERSION, MANIFEST_FILE,
 };
 
 pub use calibration::{calibrate, CalibrationOptions};
@@ -44,8 +45,31 @@ pub fn export_run(
     precisions: &[Precision],
     outlier: Option<OutlierThresholds>,
 ) -> Result<Manifest> {
-    if precisions.is_empty() {
+    export(run, out_dir, precisions, &[], outlier)
+}
+
+/// The file name of a micro blob.
+pub fn micro_file(role: GraphRole, precision: MicroPrecision) -> String {
+    format!("{}_micro_{}.bin", role.name(), precision.name())
+}
+
+/// [`export_run`] with micro blobs in `micro` too (MLP models only).
+pub fn export(
+    run: &LoadedRun,
+    out_dir: &Path,
+    precisions: &[Precision],
+    micro: &[MicroPrecision],
+    outlier: Option<OutlierThresholds>,
+) -> Result<Manifest> {
+    if precisions.is_empty() && micro.is_empty() {
         return Err(Error::Config("no precision asked for".into()));
+    }
+    // Built before anything is written, so a conv model's refusal leaves no half export.
+    let mut blobs = Vec::new();
+    for &p in micro {
+        for role in [GraphRole::Sampler, GraphRole::Filter] {
+            blobs.push((role, p, micro::blob(run, role, p)?));
+        }
     }
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let c = &run.config;
@@ -85,6 +109,25 @@ pub fn export_run(
                 .map_err(|_| Error::Config("too many graphs for one manifest".into()))?;
         }
     }
+    let mut micro_entries = heapless::Vec::new();
+    for (role, p, bytes) in blobs {
+        let file = micro_file(role, p);
+        atomic_file::write(&out_dir.join(&file), &bytes)?;
+        let width = edgevae_runtime::micro::format::read_header(&bytes)
+            .map_err(|e| Error::Config(format!("exported micro blob is invalid: {e}")))?
+            .width;
+        let entry = MicroEntry {
+            role,
+            precision: p,
+            file: heapless_str(&file, "file name")?,
+            sha256: sha256_hex(&Sha256::digest(&bytes).into()),
+            bytes: bytes.len() as u64,
+            width,
+        };
+        micro_entries
+            .push(entry)
+            .map_err(|_| Error::Config("too many micro blobs for one manifest".into()))?;
+    }
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         trainer_version: heapless_str(env!("CARGO_PKG_VERSION"), "version")?,
@@ -97,6 +140,7 @@ pub fn export_run(
         robust: c.stage1.robust.is_some(),
         standardization: c.standardization,
         graphs,
+        micro: micro_entries,
         outlier,
     };
     manifest

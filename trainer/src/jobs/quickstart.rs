@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use candle_core::Device;
-use edgevae_runtime::core::{Manifest, Precision};
+use edgevae_runtime::core::{Manifest, MicroPrecision, Precision};
 use edgevae_runtime::{ModelDir, RuntimeOptions};
 
 use crate::error::{Error, Result};
 use crate::export::calibration::validation_rows;
-use crate::export::{calibrate, export_run, CalibrationOptions};
+use crate::export::{calibrate, export, CalibrationOptions};
 use crate::image_grid::write_grid_png;
 use crate::train::{
     train, write_run_reports, Flow, LoadedRun, Outcome, RunDir, RunState, TrainConfig, TrainEvent,
@@ -106,7 +106,14 @@ pub fn quickstart(
     let run = LoadedRun::open(&paths.run_dir, &Device::Cpu, false)?;
     let rows = validation_rows(&run)?;
     let outlier = calibrate(&run, &rows, &CalibrationOptions::default())?;
-    let manifest = export_run(&run, &paths.model_dir, &Precision::ALL, Some(outlier))?;
+    // The int8 micro blobs are what the Cortex-M4 test runs (runtime/cortex-m4).
+    let manifest = export(
+        &run,
+        &paths.model_dir,
+        &Precision::ALL,
+        &[MicroPrecision::Int8],
+        Some(outlier),
+    )?;
     let export_time = t.elapsed();
 
     let t = Instant::now();
