@@ -285,6 +285,7 @@ impl<'a> MicroModel<'a> {
         }
         let layers = read_layers(blob, &header)?;
         check_structure(&header, &layers)?;
+        check_parameters(&layers)?;
         Ok(Self {
             manifest,
             header,
@@ -792,12 +793,6 @@ fn read_layers<'b>(
             )?),
             MicroPrecision::Int8 => {
                 let scales: &[f32] = section(blob, table_end, i, "scales", record.scales, outputs)?;
-                if !scales.iter().all(|s| s.is_finite() && *s >= 0.0) {
-                    return Err(MicroError::NonFiniteParameter {
-                        layer: i,
-                        what: "scales",
-                    });
-                }
                 Weights::I8(
                     section(blob, table_end, i, "weights", record.weights, count)?,
                     scales,
@@ -805,12 +800,6 @@ fn read_layers<'b>(
             }
         };
         let bias: &[f32] = section(blob, table_end, i, "bias", record.bias, outputs)?;
-        if !bias.iter().all(|b| b.is_finite()) {
-            return Err(MicroError::NonFiniteParameter {
-                layer: i,
-                what: "bias",
-            });
-        }
         // The count was checked against MAX_LAYERS with the header.
         layers
             .push(Layer {
@@ -821,6 +810,28 @@ fn read_layers<'b>(
             .map_err(|_| shape(i, "more layers than a blob holds"))?;
     }
     Ok(layers)
+}
+
+/// Whether every bias and (int8) scale is finite, and no scale negative; checked after the
+/// structure, so a wrong shape is reported as one and not as the values it made us read.
+fn check_parameters(layers: &[Layer<'_>]) -> Result<(), MicroError> {
+    for (i, layer) in layers.iter().enumerate() {
+        if !layer.bias.iter().all(|b| b.is_finite()) {
+            return Err(MicroError::NonFiniteParameter {
+                layer: i,
+                what: "bias",
+            });
+        }
+        if let Weights::I8(_, scales) = layer.weights {
+            if !scales.iter().all(|s| s.is_finite() && *s >= 0.0) {
+                return Err(MicroError::NonFiniteParameter {
+                    layer: i,
+                    what: "scales",
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether the layers are the model the header describes: the role's groups in order, each
