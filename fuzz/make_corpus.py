@@ -30,7 +30,7 @@ def gz(data):
 
 SHA = "0123456789abcdef" * 4
 minimal = {
-    "format_version": 1,
+    "format_version": 2,
     "trainer_version": "0.1.0",
     "input_dim": 4,
     "latent": 2,
@@ -73,7 +73,7 @@ manifest("minimal.json", minimal)
 manifest("minimal-compact.json", minimal, compact=True)
 manifest("graphs.json", with_graphs)
 manifest("robust.json", robust, compact=True)
-manifest("bad-version.json", dict(minimal, format_version=2))
+manifest("bad-version.json", dict(minimal, format_version=3))
 manifest("bad-shape.json", dict(minimal, image_shape=[3, 2]))
 manifest("bad-sha.json", dict(with_graphs, graphs=[dict(with_graphs["graphs"][0], sha256="ABC")]))
 manifest("bad-file.json", dict(with_graphs, graphs=[dict(with_graphs["graphs"][0], file="../x.onnx")]))
@@ -81,7 +81,7 @@ manifest("duplicate-graph.json", dict(with_graphs, graphs=[with_graphs["graphs"]
 manifest("bad-noise.json", dict(robust, outlier=dict(robust["outlier"], element_noise=[1.0, 0.0, 1.0, 1.0])))
 manifest("short-noise.json", dict(robust, outlier=dict(robust["outlier"], element_noise=[1.0])))
 put("manifest", "truncated.json", json.dumps(minimal).encode()[:-7])
-put("manifest", "nested.json", b'{"format_version":1,"x":[[[[[[{"a":[1]}]]]]]]}')
+put("manifest", "nested.json", b'{"format_version":2,"x":[[[[[[{"a":[1]}]]]]]]}')
 
 # --- idx ---------------------------------------------------------------------------------------
 
@@ -134,3 +134,17 @@ put("npy", "trailing.npy", npy(npy_dict("<f4", [2, 3]), f32 + b"\x00"))
 put("npy", "scalar.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", f32[:4]))
 put("npy", "inf.npy", npy(npy_dict("<f4", [2]), struct.pack("<2f", 1.0, float("inf"))))
 put("npy", "overflow.npy", npy(npy_dict("<f4", [2**40, 2**40]), b""))
+
+# --- micro_blob --------------------------------------------------------------------------------
+
+# Prefixes of the quickstart's int8 blobs: the header alone, the header and layer table, and the
+# first 8 KiB (libFuzzer's runs use -max_len=8192; the whole blobs are a second corpus directory,
+# models/quickstart, see fuzz/README.md). HEADER_BYTES, LAYER_BYTES: runtime/src/micro/format.rs;
+# the layer count is the header's 7th word.
+for role in ["sampler", "filter"]:
+    blob = (ROOT / f"models/quickstart/{role}_micro_int8.bin").read_bytes()
+    layers = struct.unpack_from("<I", blob, 8 + 4 * 6)[0]
+    table = 64 + 32 * layers
+    put("micro_blob", f"{role}-header.bin", blob[:64])
+    put("micro_blob", f"{role}-layer-table.bin", blob[:table])
+    put("micro_blob", f"{role}-8k.bin", blob[:8192])

@@ -21,15 +21,19 @@ count_artifacts() {
 }
 
 status=0
-for target in manifest idx npy; do
-    # idx and npy read through the trainer (candle); manifest builds the runtime core alone, as
-    # a no_std device does.
+for target in manifest micro_blob idx npy; do
+    # idx and npy read through the trainer (candle); manifest and micro_blob build the runtime
+    # core alone, as a no_std device does.
     features=()
-    [ "$target" = manifest ] || features=(--features trainer)
+    case "$target" in manifest | micro_blob) ;; *) features=(--features trainer) ;; esac
+    # micro_blob: inputs capped at 8 KiB (header, layer table and first sections) so the
+    # committed corpus stays small; whole blobs are fuzzed as fuzz/README.md says.
+    limits=()
+    [ "$target" = micro_blob ] && limits=(-max_len=8192)
     log=$(mktemp)
     before=$(count_artifacts "$target")
     echo "== $target: ${secs}s"
-    cargo +nightly fuzz run "${features[@]}" "$target" -- \
+    cargo +nightly fuzz run "${features[@]}" "$target" -- "${limits[@]}" \
         -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1
     rc=$?
     tail -n 25 "$log"

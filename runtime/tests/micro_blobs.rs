@@ -8,6 +8,10 @@ use edgevae_runtime::micro::format::{HEADER_BYTES, LAYER_BYTES};
 use edgevae_runtime::micro::{required_arena, MicroError, MicroModel};
 use sha2::{Digest, Sha256};
 
+#[path = "../../tests/corpus/harness.rs"]
+mod harness;
+use harness::{ensure, Corpus};
+
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/quickstart");
 
 /// A named edit of a good blob and the error it must produce.
@@ -16,6 +20,7 @@ type BlobEdit = (
     Box<dyn Fn(&mut Vec<u8>)>,
     Box<dyn Fn(&MicroError) -> bool>,
 );
+
 fn manifest() -> Manifest {
     Manifest::parse(&std::fs::read(format!("{MODEL}/manifest.json")).expect("manifest"))
         .expect("parse")
@@ -67,13 +72,20 @@ fn the_committed_blobs_open() {
 fn each_bad_blob_gets_its_own_error() {
     let m = manifest();
     let good = blob(GraphRole::Sampler);
-    let cases = std::cell::Cell::new(0);
-    let expect = |bytes: &[u8], manifest: &Manifest, want: &dyn Fn(&MicroError) -> bool| {
-        let got = std::panic::catch_unwind(|| open(bytes, manifest)).expect("no panic");
-        let err = got.expect_err("a bad blob must be refused");
-        assert!(want(&err), "unexpected error: {err:?}");
-        assert!(!err.to_string().is_empty());
-        cases.set(cases.get() + 1);
+    let corpus = std::cell::RefCell::new(Corpus::new("micro"));
+    // One corpus case: `bytes` opened with `manifest` must fail with an error `want` accepts,
+    // whose message is not empty.
+    let expect = |category: &'static str,
+                  name: String,
+                  bytes: &[u8],
+                  manifest: &Manifest,
+                  want: &dyn Fn(&MicroError) -> bool| {
+        corpus.borrow_mut().case(
+            category,
+            name,
+            || open(bytes, manifest),
+            |e| ensure(want(e) && !e.to_string().is_empty(), || format!("{e}")),
+        );
     };
     // Truncated: inside the header, inside the layer table, inside the sections.
     for len in [
@@ -84,29 +96,37 @@ fn each_bad_blob_gets_its_own_error() {
         good.len() / 2,
         good.len() - 1,
     ] {
-        expect(&good[..len], &m, &|e| {
-            matches!(
-                e,
-                MicroError::BlobTooShort { .. }
-                    | MicroError::BlobLength { .. }
-                    | MicroError::NotABlob
-            )
-        });
+        expect(
+            "truncated",
+            format!("{len} bytes"),
+            &good[..len],
+            &m,
+            &|e| {
+                matches!(
+                    e,
+                    MicroError::BlobTooShort { .. }
+                        | MicroError::BlobLength { .. }
+                        | MicroError::NotABlob
+                )
+            },
+        );
     }
     // Not a blob, another version.
     let mut bad = good.clone();
     bad[0] = b'X';
-    expect(&bad, &m, &|e| *e == MicroError::NotABlob);
+    expect("magic", "X for E".into(), &bad, &m, &|e| {
+        *e == MicroError::NotABlob
+    });
     let mut bad = good.clone();
     set_word(&mut bad, 8, 2);
-    expect(&bad, &m, &|e| {
+    expect("version", "2".into(), &bad, &m, &|e| {
         *e == MicroError::UnsupportedBlobVersion { found: 2 }
     });
     // A weight byte flipped: the checksum.
     for at in [good.len() / 3, good.len() - 5] {
         let mut bad = good.clone();
         bad[at] ^= 0x40;
-        expect(&bad, &m, &|e| {
+        expect("checksum", format!("byte {at} flipped"), &bad, &m, &|e| {
             *e == MicroError::ChecksumMismatch {
                 role: GraphRole::Sampler,
             }
@@ -116,12 +136,17 @@ fn each_bad_blob_gets_its_own_error() {
     for shift in [1, 4, 8] {
         let (words, s) = placed(&good, shift);
         let raw: &[u8] = bytemuck::cast_slice(&words);
-        let err = MicroModel::from_blob(&raw[s..s + good.len()], &m).err();
-        assert!(
-            matches!(err, Some(MicroError::Misaligned { offset, .. }) if offset == shift),
-            "{err:?}"
+        corpus.borrow_mut().case(
+            "misaligned",
+            format!("{shift} bytes past 16"),
+            || MicroModel::from_blob(&raw[s..s + good.len()], &m).map(drop),
+            |e| {
+                ensure(
+                    matches!(e, MicroError::Misaligned { offset, .. } if *offset == shift),
+                    || format!("{e}"),
+                )
+            },
         );
-        cases.set(cases.get() + 1);
     }
     // The other role's blob under this one's name is found by its own header: a filter blob
     // with the sampler's checksum in the manifest fails the checksum.
@@ -138,15 +163,21 @@ fn each_bad_blob_gets_its_own_error() {
             .sha256
             .clone();
     }
-    expect(&filter, &swapped, &|e| {
-        *e == MicroError::ChecksumMismatch {
-            role: GraphRole::Filter,
-        }
-    });
+    expect(
+        "role",
+        "filter blob, sampler's checksum".into(),
+        &filter,
+        &swapped,
+        &|e| {
+            *e == MicroError::ChecksumMismatch {
+                role: GraphRole::Filter,
+            }
+        },
+    );
     // Not in the manifest.
     let mut none = m.clone();
     none.micro.clear();
-    expect(&good, &none, &|e| {
+    expect("manifest", "no micro entries".into(), &good, &none, &|e| {
         *e == MicroError::NotInManifest {
             role: GraphRole::Sampler,
             precision: MicroPrecision::Int8,
@@ -291,10 +322,9 @@ fn each_bad_blob_gets_its_own_error() {
         let mut bad = good.clone();
         edit(&mut bad);
         let manifest = pinned(&m, GraphRole::Sampler, &bad);
-        let got = std::panic::catch_unwind(|| open(&bad, &manifest)).expect("no panic");
-        let err = got.expect_err(what);
-        assert!(want(&err), "{what}: unexpected error {err:?}");
-        cases.set(cases.get() + 1);
+        expect("shape", what.to_string(), &bad, &manifest, want.as_ref());
     }
-    assert_eq!(cases.get(), 29, "every case ran");
+    let corpus = corpus.into_inner();
+    assert_eq!(corpus.total(), 29, "every case ran");
+    corpus.finish();
 }

@@ -63,7 +63,8 @@ enum edgevae_status
     EDGEVAE_STATUS_BUFFER_LENGTH = 3,
     /**
      * The caller's buffer is too small for the text asked for (`edgevae_last_error`); the size
-     * needed is written to the call's `written` argument.
+     * needed is written to the call's `written` argument. Also a micro call's arena that
+     * cannot hold one row (the message gives the bytes needed).
      */
     EDGEVAE_STATUS_BUFFER_TOO_SMALL = 4,
     /**
@@ -76,7 +77,8 @@ enum edgevae_status
     EDGEVAE_STATUS_MANIFEST = 6,
     /**
      * A graph does not match the manifest: size, SHA-256, inputs and outputs, or the manifest
-     * lists no graph for the role and precision asked for.
+     * lists no graph for the role and precision asked for. For the micro backend: the blob is
+     * malformed (header, layer table, sections, parameters) or not the one the manifest lists.
      */
     EDGEVAE_STATUS_GRAPH = 7,
     /**
@@ -136,6 +138,16 @@ typedef int32_t edgevae_status;
  * nothing. Different filters may run on different threads at once.
  */
 typedef struct edgevae_filter edgevae_filter;
+
+/**
+ * A micro blob opened against its manifest. Opaque; made by `edgevae_micro_open`, freed by
+ * `edgevae_micro_free`. It borrows the caller's blob (which must stay valid and unchanged until
+ * the free) and owns its parsed manifest.
+ *
+ * Thread-safety: calls only read the model, so any number of threads may call on one micro
+ * model at once, each with its own arena and buffers.
+ */
+typedef struct edgevae_micro edgevae_micro;
 
 /**
  * An opened model directory. Opaque; made by `edgevae_model_open`, freed by
@@ -329,6 +341,116 @@ void edgevae_filter_free(struct edgevae_filter *filter);
 edgevae_status edgevae_last_error(char *buf,
                                   size_t len,
                                   size_t *written);
+
+/**
+ * Opens a micro blob: parses `manifest_json` (the model's `manifest.json`, `manifest_len`
+ * bytes), then checks the blob (`blob_len` bytes at `blob`, 16-byte aligned) against it:
+ * header, SHA-256 and length, shapes, section bounds and alignment, finite parameters. No
+ * copy of the blob is made. On success `*out` is a new handle the caller frees with
+ * `edgevae_micro_free`; on failure `*out` is NULL (when `out` is not NULL).
+ *
+ * Errors: `NULL_POINTER`, `MANIFEST` (the JSON), `GRAPH` (the blob is not the one the
+ * manifest lists, or is malformed: the message names the field, layer or section),
+ * `INVALID_ARGUMENT` (the blob is not 16-byte aligned), `PANIC`.
+ *
+ * Thread-safety: may be called from any thread.
+ *
+ * # Safety
+ *
+ * `manifest_json` must be NULL or point to `manifest_len` readable bytes (only read during the
+ * call); `blob` NULL or `blob_len` readable bytes that stay valid and unchanged until the
+ * handle is freed; `out` NULL or writable.
+ */
+edgevae_status edgevae_micro_open(const uint8_t *manifest_json,
+                                  size_t manifest_len,
+                                  const uint8_t *blob,
+                                  size_t blob_len,
+                                  struct edgevae_micro **out);
+
+/**
+ * Writes to `*bytes` the exact scratch size, in bytes, for `max_batch` rows in one pass
+ * (`micro::required_arena`). An arena 4-byte aligned of at least that size runs any `n` up to
+ * `max_batch` in one pass; a smaller one runs fewer rows per pass, down to one row.
+ *
+ * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (`max_batch` is 0 or the size overflows), `PANIC`.
+ *
+ * # Safety
+ *
+ * `micro` must be NULL or a live handle; `bytes` NULL or writable.
+ */
+edgevae_status edgevae_micro_arena_size(const struct edgevae_micro *micro,
+                                        size_t max_batch,
+                                        size_t *bytes);
+
+/**
+ * Draws `n` samples with a sampler blob into `out` (`out_len` = `n * input_dim`), using
+ * `arena` (`arena_len` bytes, 4-byte aligned) as scratch: the same noise and the same
+ * results, within the blob's precision, as `edgevae_sampler_sample` with that seed. Makes
+ * no heap allocation.
+ *
+ * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (`n` is 0, `n * input_dim` overflows, a filter
+ * blob, arena misaligned or overlapping `out`), `BUFFER_LENGTH` (`out_len`),
+ * `BUFFER_TOO_SMALL` (the arena cannot hold one row; the message gives the size needed),
+ * `NON_FINITE_OUTPUT`, `PANIC`.
+ *
+ * # Safety
+ *
+ * `micro` NULL or a live handle; `arena` and `out` NULL or as many writable values as their
+ * lengths say, used by nothing else during the call.
+ */
+edgevae_status edgevae_micro_sample(const struct edgevae_micro *micro,
+                                    uint8_t *arena_ptr,
+                                    size_t arena_len,
+                                    size_t n,
+                                    uint64_t seed,
+                                    float *out,
+                                    size_t out_len);
+
+/**
+ * Filters `n` rows of `x` (`x_len` = `n * input_dim`) with a filter blob in `passes` passes,
+ * using `arena` as scratch, with the semantics and scoring code of `edgevae_filter_run`:
+ * `scores` (`n`), and per element (`n * input_dim` each) `element_scores`, `mask` (1 where
+ * an outlier), `cleaned` (`x` with the outliers replaced) and `reconstruction`. All buffers
+ * are required and must not overlap (`cleaned` cannot be `x` here). Makes no heap allocation.
+ *
+ * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (`n` or `passes` 0, overflow, a sampler blob,
+ * misaligned or overlapping buffers), `BUFFER_LENGTH`, `BUFFER_TOO_SMALL` (the arena),
+ * `NOT_CALIBRATED`, `NON_FINITE_INPUT`, `NON_FINITE_OUTPUT`, `PANIC`.
+ *
+ * # Safety
+ *
+ * `micro` NULL or a live handle; each pointer NULL or as many values as its length says:
+ * `x` readable, the others writable, none used by another thread during the call.
+ */
+edgevae_status edgevae_micro_filter(const struct edgevae_micro *micro,
+                                    uint8_t *arena_ptr,
+                                    size_t arena_len,
+                                    const float *x,
+                                    size_t x_len,
+                                    size_t n,
+                                    size_t passes,
+                                    float *scores,
+                                    size_t scores_len,
+                                    float *element_scores,
+                                    size_t element_scores_len,
+                                    uint8_t *mask,
+                                    size_t mask_len,
+                                    float *cleaned,
+                                    size_t cleaned_len,
+                                    float *reconstruction,
+                                    size_t reconstruction_len);
+
+/**
+ * Frees a micro handle (not the blob, which is the caller's). NULL is fine. Must not be
+ * called twice with the same value.
+ *
+ * Thread-safety: no other thread may use `micro` during or after the call.
+ *
+ * # Safety
+ *
+ * `micro` must be NULL or a handle from `edgevae_micro_open` not yet freed.
+ */
+void edgevae_micro_free(struct edgevae_micro *micro);
 
 /**
  * Opens the model directory `dir` (made by `edgevae export`): reads and validates

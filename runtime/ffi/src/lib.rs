@@ -6,7 +6,7 @@
 //!   On failure the calling thread's last error (`edgevae_last_error`) names the problem.
 //! - No panic crosses the boundary: every body runs under `catch_unwind`, and a panic becomes
 //!   `EDGEVAE_STATUS_PANIC`.
-//! - Handles (`edgevae_model`, `edgevae_sampler`, `edgevae_filter`) are opaque, made by a
+//! - Handles (`edgevae_model`, `edgevae_sampler`, `edgevae_filter`, `edgevae_micro`) are opaque, made by a
 //!   `_open`/`_new` function through an out-parameter and freed by the matching `_free`, which
 //!   accepts NULL. One call at a time per sampler or filter: a call on a handle that another
 //!   thread's call is using returns `EDGEVAE_STATUS_BUSY` and does nothing (never undefined
@@ -28,6 +28,7 @@ mod boundary;
 mod error_slot;
 pub mod filter;
 pub mod last_error;
+pub mod micro;
 pub mod model;
 pub mod options;
 pub mod sampler;
@@ -35,6 +36,7 @@ pub mod status;
 
 pub use filter::*;
 pub use last_error::edgevae_last_error;
+pub use micro::*;
 pub use model::*;
 pub use options::*;
 pub use sampler::*;

@@ -5,6 +5,7 @@
 use std::ffi::c_char;
 
 use edgevae_runtime::core::CoreError;
+use edgevae_runtime::micro::MicroError;
 use edgevae_runtime::RuntimeError;
 
 /// What an `edgevae_` function did. `EDGEVAE_STATUS_OK` (0) is success; on any other value the
@@ -24,14 +25,16 @@ pub enum edgevae_status {
     /// A (buffer, length) pair does not hold exactly the number of values the call needs.
     BufferLength = 3,
     /// The caller's buffer is too small for the text asked for (`edgevae_last_error`); the size
-    /// needed is written to the call's `written` argument.
+    /// needed is written to the call's `written` argument. Also a micro call's arena that
+    /// cannot hold one row (the message gives the bytes needed).
     BufferTooSmall = 4,
     /// A file of the model directory cannot be read (missing directory, permissions).
     Io = 5,
     /// `manifest.json` is not a valid edgevae manifest.
     Manifest = 6,
     /// A graph does not match the manifest: size, SHA-256, inputs and outputs, or the manifest
-    /// lists no graph for the role and precision asked for.
+    /// lists no graph for the role and precision asked for. For the micro backend: the blob is
+    /// malformed (header, layer table, sections, parameters) or not the one the manifest lists.
     Graph = 7,
     /// The ONNX Runtime shared library cannot be found or loaded.
     Library = 8,
@@ -133,6 +136,32 @@ impl edgevae_status {
             // Other core errors are manifest problems, which only reach us as `Manifest`; and
             // RuntimeError is non-exhaustive.
             _ => edgevae_status::Internal,
+        }
+    }
+
+    /// The status a micro-backend error is reported as: a blob that is not what the manifest
+    /// lists is a `GRAPH` problem, as a graph's is.
+    pub fn of_micro(error: &MicroError) -> Self {
+        use MicroError as E;
+        match error {
+            E::Misaligned {
+                what: "the blob's start",
+                ..
+            }
+            | E::ArenaMisaligned { .. }
+            | E::ArenaOverflow { .. }
+            | E::WrongRole { .. }
+            | E::EmptyBatch
+            | E::ZeroPasses => edgevae_status::InvalidArgument,
+            E::ArenaTooSmall { .. } => edgevae_status::BufferTooSmall,
+            E::BufferLength { .. } => edgevae_status::BufferLength,
+            E::NotCalibrated => edgevae_status::NotCalibrated,
+            E::NonFiniteInput { .. } | E::NonFiniteNoise { .. } => edgevae_status::NonFiniteInput,
+            E::NonFiniteOutput { .. } => edgevae_status::NonFiniteOutput,
+            E::Core(_) => edgevae_status::Internal,
+            // The rest describe the blob (header, layers, sections, checksum, manifest entry);
+            // MicroError is non-exhaustive, and a new blob check belongs here too.
+            _ => edgevae_status::Graph,
         }
     }
 }

@@ -338,3 +338,29 @@ fn c_threads_match_one_thread_and_a_shared_handle_is_busy_or_right() {
     );
     assert!(out.contains(" 0 wrong of 80 calls"), "{all}");
 }
+
+/// examples/c/micro.c: the micro backend from C with a static arena, on the committed
+/// quickstart's int8 blobs: the host's values (runtime/tests/support/micro_vectors.rs: sample
+/// sum 70.67408, value 485 0.84736, score 34.734703, 58 masked) and a clear status for an arena
+/// one byte short.
+#[test]
+fn c_micro_samples_and_filters_with_a_caller_arena() {
+    let exe = compile("micro.c", "edgevae-micro", &[]);
+    let output = run_c(&exe)
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .arg(root().join("models/quickstart"))
+        .output()
+        .expect("run the micro example");
+    let all = describe(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    let out = text(&output.stdout);
+    for line in [
+        "arena bytes per row: sampler 2176, filter 8320",
+        "sample (seed 3): sum 70.674, x[485] 0.8474",
+        "filter (2 passes, pixels 300 and 500 flipped): score 34.735, 58 masked, mask[300] 1, \
+         mask[500] 1",
+        "arena one byte short: EDGEVAE_STATUS_BUFFER_TOO_SMALL: edgevae_micro_filter: ",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{all}");
+    }
+}

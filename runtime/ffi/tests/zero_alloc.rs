@@ -91,3 +91,99 @@ fn sample_and_filter_allocate_nothing_after_warm_up() {
         edgevae_model_free(model);
     }
 }
+
+/// `edgevae_micro_sample` and `edgevae_micro_filter` allocate nothing at all, not even on the
+/// first call: the caller owns the blob, the arena and every buffer.
+#[test]
+fn micro_calls_allocate_nothing() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/quickstart");
+    let read = |name: &str| std::fs::read(format!("{root}/{name}")).expect(name);
+    let manifest = read("manifest.json");
+    // Aligned copies of the blobs, as in flash.
+    let place = |bytes: Vec<u8>| {
+        let mut words = vec![0u128; bytes.len().div_ceil(16)];
+        // SAFETY: `words` holds at least bytes.len() bytes; the regions are distinct.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), words.as_mut_ptr().cast(), bytes.len())
+        };
+        (words, bytes.len())
+    };
+    let (sampler_words, sampler_len) = place(read("sampler_micro_int8.bin"));
+    let (filter_words, filter_len) = place(read("filter_micro_int8.bin"));
+    let (mut sampler, mut filter) = (null_mut(), null_mut());
+    // SAFETY: live buffers with their lengths, outliving the handles; writable out-parameters.
+    unsafe {
+        let open = |words: &[u128], len, out| {
+            edgevae_micro_open(
+                manifest.as_ptr(),
+                manifest.len(),
+                words.as_ptr().cast(),
+                len,
+                out,
+            )
+        };
+        assert_eq!(
+            open(&sampler_words, sampler_len, &mut sampler),
+            edgevae_status::Ok
+        );
+        assert_eq!(
+            open(&filter_words, filter_len, &mut filter),
+            edgevae_status::Ok
+        );
+    }
+    let (n, d) = (4usize, 784usize);
+    let mut arena = vec![0u32; 64 * 1024];
+    let arena_len = arena.len() * 4;
+    let arena = arena.as_mut_ptr().cast::<u8>();
+    let mut x = vec![0.0f32; n * d];
+    let (mut scores, mut element_scores, mut cleaned, mut reconstruction) = (
+        vec![0.0f32; n],
+        vec![0.0f32; n * d],
+        vec![0.0f32; n * d],
+        vec![0.0f32; n * d],
+    );
+    let mut mask = vec![0u8; n * d];
+    for seed in 1..4 {
+        // SAFETY: live handle; arena and x are disjoint live buffers of the lengths given.
+        let (status, allocations) = counted(|| unsafe {
+            edgevae_micro_sample(sampler, arena, arena_len, n, seed, x.as_mut_ptr(), x.len())
+        });
+        assert_eq!(
+            (status, allocations),
+            (edgevae_status::Ok, 0),
+            "micro sample"
+        );
+        // SAFETY: live handle; every buffer is live, disjoint and of the length given.
+        let (status, allocations) = counted(|| unsafe {
+            edgevae_micro_filter(
+                filter,
+                arena,
+                arena_len,
+                x.as_ptr(),
+                x.len(),
+                n,
+                2,
+                scores.as_mut_ptr(),
+                n,
+                element_scores.as_mut_ptr(),
+                n * d,
+                mask.as_mut_ptr(),
+                n * d,
+                cleaned.as_mut_ptr(),
+                n * d,
+                reconstruction.as_mut_ptr(),
+                n * d,
+            )
+        });
+        assert_eq!(
+            (status, allocations),
+            (edgevae_status::Ok, 0),
+            "micro filter"
+        );
+    }
+    // SAFETY: handles from edgevae_micro_open, freed once, before their blobs.
+    unsafe {
+        edgevae_micro_free(filter);
+        edgevae_micro_free(sampler);
+    }
+}

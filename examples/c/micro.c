@@ -1,0 +1,110 @@
+/* The micro backend through the C ABI, as firmware would use it: the manifest and the int8
+ * weight blobs are bytes the program holds (here read from a model directory into 16-byte
+ * aligned memory; on a device they are in flash), and every call gets a scratch arena the
+ * program owns (a static array: no allocation by edgevae during sampling or filtering).
+ *
+ *   micro MODEL_DIR      e.g. models/quickstart (needs sampler_micro_int8.bin, filter_micro_int8.bin)
+ *
+ * Prints the arena sizes, one sample (seed 3), the filter's verdict on that sample with two
+ * pixels flipped, and what a one-byte-short arena gives. Exit status 0 when all worked. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgevae.h"
+
+#define MAX_DIM 1024
+/* Static scratch, as firmware would reserve it; uint32_t for the 4-byte alignment edgevae needs. */
+static uint32_t arena[16384 / 4];
+
+static void fail(const char *what, edgevae_status status) {
+    char message[512];
+    size_t written = 0;
+    edgevae_last_error(message, sizeof message, &written);
+    fprintf(stderr, "%s: %s: %s\n", what, edgevae_status_name(status), message);
+    exit(1);
+}
+
+/* The whole file at dir/name in 16-byte aligned memory (the caller frees it). */
+static uint8_t *read_file(const char *dir, const char *name, size_t *len) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    size_t rounded = ((size_t)size + 15) / 16 * 16;
+    uint8_t *bytes = aligned_alloc(16, rounded > 0 ? rounded : 16);
+    if (!bytes || fread(bytes, 1, (size_t)size, f) != (size_t)size) {
+        fprintf(stderr, "%s: cannot read\n", path);
+        exit(1);
+    }
+    fclose(f);
+    *len = (size_t)size;
+    return bytes;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s MODEL_DIR\n", argv[0]);
+        return 2;
+    }
+    size_t manifest_len, sampler_len, filter_len;
+    uint8_t *manifest = read_file(argv[1], "manifest.json", &manifest_len);
+    uint8_t *sampler_blob = read_file(argv[1], "sampler_micro_int8.bin", &sampler_len);
+    uint8_t *filter_blob = read_file(argv[1], "filter_micro_int8.bin", &filter_len);
+
+    edgevae_micro *sampler = NULL, *filter = NULL;
+    edgevae_status s = edgevae_micro_open(manifest, manifest_len, sampler_blob, sampler_len, &sampler);
+    if (s != EDGEVAE_STATUS_OK) fail("open sampler blob", s);
+    s = edgevae_micro_open(manifest, manifest_len, filter_blob, filter_len, &filter);
+    if (s != EDGEVAE_STATUS_OK) fail("open filter blob", s);
+
+    size_t sampler_arena = 0, filter_arena = 0;
+    if ((s = edgevae_micro_arena_size(sampler, 1, &sampler_arena)) != EDGEVAE_STATUS_OK) fail("arena size", s);
+    if ((s = edgevae_micro_arena_size(filter, 1, &filter_arena)) != EDGEVAE_STATUS_OK) fail("arena size", s);
+    printf("arena bytes per row: sampler %zu, filter %zu\n", sampler_arena, filter_arena);
+    if (filter_arena > sizeof arena || sampler_arena > sizeof arena) {
+        fprintf(stderr, "the static arena (%zu bytes) is too small\n", sizeof arena);
+        return 1;
+    }
+
+    static float x[MAX_DIM], element_scores[MAX_DIM], cleaned[MAX_DIM], reconstruction[MAX_DIM];
+    static uint8_t mask[MAX_DIM];
+    const size_t d = 784;
+    s = edgevae_micro_sample(sampler, (uint8_t *)arena, sampler_arena, 1, 3, x, d);
+    if (s != EDGEVAE_STATUS_OK) fail("sample", s);
+    double sum = 0;
+    for (size_t i = 0; i < d; i++) sum += x[i];
+    printf("sample (seed 3): sum %.3f, x[485] %.4f\n", sum, x[485]);
+
+    x[300] = 1.0f - x[300];
+    x[500] = 1.0f - x[500];
+    float score = 0;
+    s = edgevae_micro_filter(filter, (uint8_t *)arena, filter_arena, x, d, 1, 2, &score, 1,
+                             element_scores, d, mask, d, cleaned, d, reconstruction, d);
+    if (s != EDGEVAE_STATUS_OK) fail("filter", s);
+    size_t masked = 0;
+    for (size_t i = 0; i < d; i++) masked += mask[i];
+    printf("filter (2 passes, pixels 300 and 500 flipped): score %.3f, %zu masked, mask[300] %u, mask[500] %u\n",
+           score, masked, mask[300], mask[500]);
+
+    s = edgevae_micro_filter(filter, (uint8_t *)arena, filter_arena - 1, x, d, 1, 2, &score, 1,
+                             element_scores, d, mask, d, cleaned, d, reconstruction, d);
+    char message[512];
+    size_t written = 0;
+    edgevae_last_error(message, sizeof message, &written);
+    printf("arena one byte short: %s: %s\n", edgevae_status_name(s), message);
+
+    edgevae_micro_free(filter);
+    edgevae_micro_free(sampler);
+    free(filter_blob);
+    free(sampler_blob);
+    free(manifest);
+    return s == EDGEVAE_STATUS_BUFFER_TOO_SMALL ? 0 : 1;
+}
