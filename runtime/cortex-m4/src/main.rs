@@ -87,6 +87,72 @@ fn micro_sample_and_filter(manifest: &Manifest) -> u32 {
     micro_vectors::check(manifest).0
 }
 
+/// SysTick ticks of qemu's mps2 board: 25 MHz. Under `-icount shift=0` (the runner's flag in
+/// .cargo/config.toml) qemu's clock advances 1 ns per guest instruction, so one tick is 40
+/// instructions: the count is qemu's, not a Cortex-M4's cycles (no flash wait states, FPU
+/// latencies or pipeline are modelled).
+const INSTRUCTIONS_PER_TICK: u32 = 1_000_000_000 / 25_000_000;
+
+/// Guest instructions `f` runs, counted through SysTick (at most 2^24 ticks, 671 M instructions).
+fn instructions(syst: &mut cortex_m::peripheral::SYST, f: impl FnOnce()) -> u32 {
+    use cortex_m::peripheral::syst::SystClkSource;
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(0x00ff_ffff);
+    syst.clear_current();
+    syst.enable_counter();
+    let start = cortex_m::peripheral::SYST::get_current();
+    f();
+    let end = cortex_m::peripheral::SYST::get_current();
+    syst.disable_counter();
+    (start.wrapping_sub(end) & 0x00ff_ffff) * INSTRUCTIONS_PER_TICK
+}
+
+/// Instructions to open both blobs (SHA-256 over 1 MB included), to draw one sample and to
+/// filter one row in two passes, each alone.
+#[inline(never)]
+fn micro_instruction_counts(
+    manifest: &Manifest,
+    syst: &mut cortex_m::peripheral::SYST,
+) -> [u32; 3] {
+    use edgevae_runtime::micro::{MicroFilterOutput, MicroModel};
+    const D: usize = 784;
+    let mut opened = None;
+    let open = instructions(syst, || {
+        opened = match (
+            MicroModel::from_blob(&micro_vectors::SAMPLER.0, manifest),
+            MicroModel::from_blob(&micro_vectors::FILTER.0, manifest),
+        ) {
+            (Ok(s), Ok(f)) => Some((s, f)),
+            _ => None,
+        }
+    });
+    let Some((sampler, filter)) = opened else {
+        return [open, 0, 0];
+    };
+    let mut arena = [0u32; 8320 / 4];
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut arena);
+    let mut x = [0.0f32; D];
+    let sample = instructions(syst, || {
+        let _ = sampler.sample_into(&mut bytes[..2176], 1, 3, &mut x);
+    });
+    let mut scores = [0.0f32; 1];
+    let mut element_scores = [0.0f32; D];
+    let mut cleaned = [0.0f32; D];
+    let mut reconstruction = [0.0f32; D];
+    let mut mask = [0u8; D];
+    let filter_row = instructions(syst, || {
+        let out = MicroFilterOutput {
+            scores: &mut scores,
+            element_scores: &mut element_scores,
+            mask: &mut mask,
+            cleaned: &mut cleaned,
+            reconstruction: &mut reconstruction,
+        };
+        let _ = filter.filter_into(bytes, &x, 1, 2, out);
+    });
+    [open, sample, filter_row]
+}
+
 /// Where the parsed manifest lives: a `static`, so its 17 KiB are counted in .bss (by `size`)
 /// and not in any entry point's stack. A `static mut` would need `unsafe`; cortex-m's
 /// singleton hands out the one `&'static mut` safely.
@@ -106,6 +172,13 @@ fn manifest_storage() -> &'static mut Manifest {
 #[entry]
 fn main() -> ! {
     let manifest = manifest_storage();
+    let Some(mut peripherals) = cortex_m::Peripherals::take() else {
+        hprintln!("core peripherals taken twice");
+        debug::exit(debug::EXIT_FAILURE);
+        loop {
+            cortex_m::asm::wfi();
+        }
+    };
     let mut failed = core_vectors::check(MANIFEST, manifest);
     // Micro: the manifest parsed above, the blobs in flash; stack measured with its buffers
     // (arena and outputs live on the stack here).
@@ -133,6 +206,14 @@ fn main() -> ! {
         "micro int8: sample 1 + filter 1 row (2 passes) from flash: peak stack {} B \
          (arena and output buffers included)",
         micro_peak
+    );
+    let counts = micro_instruction_counts(manifest, &mut peripherals.SYST);
+    hprintln!(
+        "micro int8 instructions (qemu -icount shift=0, via SysTick, +-40): open both blobs {}, \
+         sample 1 row {}, filter 1 row in 2 passes {}",
+        counts[0],
+        counts[1],
+        counts[2]
     );
     if failed == 0 {
         hprintln!(
