@@ -1,6 +1,7 @@
 //! `edgevae bench`: the stage-1 training-step benchmark (the PyTorch peer is
 //! `shared/bench/torch_vae_step.py`; `benches/train_step.sh` runs both in one go), the
-//! runtime's cold start, the Robust PCA grid and the outlier-detection table.
+//! runtime's cold start, the Robust PCA grid, the outlier-detection table and the micro
+//! backend's precisions.
 
 use clap::{Args, Subcommand};
 
@@ -40,6 +41,9 @@ enum BenchWhat {
     /// Element-level outlier detection on corrupted data (e.g. MNIST with 20% uniform noise):
     /// AUROC and cleaned-signal NMSE for exported models (robust and plain) and for PCP.
     Outliers(super::bench_outliers::OutliersArgs),
+    /// The micro blobs against ONNX Runtime fp32 on one model directory: size, sample quality
+    /// (Fréchet distance, diversity; same seeds), filter mask agreement and element AUROC.
+    Micro(super::bench_micro::MicroArgs),
 }
 
 impl BenchArgs {
@@ -53,6 +57,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Rpca(a) => return super::bench_rpca::run(a),
         BenchWhat::Outliers(a) => return super::bench_outliers::run(a),
+        BenchWhat::Micro(a) => return super::bench_micro::run(a),
         BenchWhat::Step {
             batch,
             warmup,

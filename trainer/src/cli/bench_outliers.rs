@@ -8,7 +8,7 @@ use clap::Args;
 use crate::bench::outliers::{score_model, score_pcp, OutlierScore};
 use edgevae_runtime::RuntimeOptions;
 use edgevae_trainer::atomic_file;
-use edgevae_trainer::data::{load_splits, DataSource, LoadOptions};
+use edgevae_trainer::data::{load_splits, DataSource, LoadOptions, Splits};
 
 #[derive(Debug, Args)]
 pub struct OutliersArgs {
@@ -49,14 +49,7 @@ pub fn run(args: OutliersArgs) -> anyhow::Result<()> {
         "--corrupt must be in (0, 1)"
     );
     anyhow::ensure!(args.rows > 0, "--rows must be at least 1");
-    let source = DataSource::parse(&args.data)?;
-    let opts = LoadOptions {
-        seed: args.seed,
-        val_fraction: 0.1,
-        corrupt: Some(args.corrupt),
-        limit: None,
-    };
-    let splits = load_splits(&source, &opts).with_context(|| format!("loading {}", args.data))?;
+    let splits = load_corrupted(&args.data, args.corrupt, args.seed)?;
     let data = splits.test.unwrap_or(splits.val);
     let data = data.head(args.rows.min(data.len()));
     println!(
@@ -133,6 +126,19 @@ pub fn run(args: OutliersArgs) -> anyhow::Result<()> {
         atomic_file::write(path, csv.as_bytes())?;
     }
     Ok(())
+}
+
+/// The splits of `data` with a `corrupt` share of every row's elements replaced by noise
+/// (corruption seed `seed`), as the benchmarks on corrupted data load them.
+pub(super) fn load_corrupted(data: &str, corrupt: f32, seed: u64) -> anyhow::Result<Splits> {
+    let source = DataSource::parse(data)?;
+    let opts = LoadOptions {
+        seed,
+        val_fraction: 0.1,
+        corrupt: Some(corrupt),
+        limit: None,
+    };
+    load_splits(&source, &opts).with_context(|| format!("loading {data}"))
 }
 
 /// A CSV field in double quotes, inner quotes doubled (RFC 4180): method names hold commas.

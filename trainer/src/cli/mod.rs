@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_cold_start;
+mod bench_micro;
 mod bench_outliers;
 mod bench_rpca;
 mod eval;

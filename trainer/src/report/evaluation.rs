@@ -94,18 +94,43 @@ fn neg_elbo(run: &LoadedRun, test: &Dataset, seed: u64) -> Result<f64> {
     Ok(total / test.len() as f64)
 }
 
-fn score(
-    pca: &PcaFeatures,
-    test_features: &[f64],
-    test_div: f64,
-    rows: &[f32],
-    opts: &EvalOptions,
-) -> Result<SamplerScore> {
-    let features = pca.project(rows);
-    Ok(SamplerScore {
-        frechet: frechet_distance(&features, test_features, pca.k)?,
-        diversity_ratio: mean_pairwise_distance(rows, pca.dim, opts.diversity_rows) / test_div,
-    })
+/// The test split in `pca`'s feature space, with its diversity: what samples are scored against.
+pub struct SampleReference {
+    pub pca: PcaFeatures,
+    pub test_features: Vec<f64>,
+    pub test_diversity: f64,
+    pub diversity_rows: usize,
+}
+
+impl SampleReference {
+    /// Features fitted on `train`'s clean rows (`components` of them), `test` projected.
+    pub fn new(
+        train: &Dataset,
+        test: &Dataset,
+        components: usize,
+        diversity_rows: usize,
+    ) -> Result<Self> {
+        let d = test.dim;
+        let clean = test.clean_values();
+        let pca = PcaFeatures::fit(&train.clean_values(), d, components.min(d))?;
+        Ok(Self {
+            test_features: pca.project(&clean),
+            test_diversity: mean_pairwise_distance(&clean, d, diversity_rows)
+                .max(f64::MIN_POSITIVE),
+            pca,
+            diversity_rows,
+        })
+    }
+
+    /// Fréchet distance and diversity ratio of `rows` against the test split.
+    pub fn score(&self, rows: &[f32]) -> Result<SamplerScore> {
+        let features = self.pca.project(rows);
+        Ok(SamplerScore {
+            frechet: frechet_distance(&features, &self.test_features, self.pca.k)?,
+            diversity_ratio: mean_pairwise_distance(rows, self.pca.dim, self.diversity_rows)
+                / self.test_diversity,
+        })
+    }
 }
 
 /// Evaluates `run` against `test` (clean values used where known); `train` fits the features.
@@ -134,9 +159,7 @@ pub fn evaluate(
         / clean.len() as f64;
     let neg_elbo = neg_elbo(run, test, opts.seed)?;
 
-    let pca = PcaFeatures::fit(&train.clean_values(), d, opts.pca_components.min(d))?;
-    let test_features = pca.project(clean);
-    let test_div = mean_pairwise_distance(clean, d, opts.diversity_rows).max(f64::MIN_POSITIVE);
+    let reference = SampleReference::new(train, test, opts.pca_components, opts.diversity_rows)?;
     let n = opts.samples;
     let real_rows = train.rows(0..n.min(train.len()));
     Ok(EvalReport {
@@ -144,23 +167,11 @@ pub fn evaluate(
         test_rows: test.len(),
         recon_mse,
         neg_elbo,
-        pca_components: pca.k,
+        pca_components: reference.pca.k,
         samples: n,
-        test_diversity: test_div,
-        real_data: score(&pca, &test_features, test_div, &real_rows, opts)?,
-        stage1_only: score(
-            &pca,
-            &test_features,
-            test_div,
-            &run.sample_stage1(n, opts.seed)?,
-            opts,
-        )?,
-        two_stage: score(
-            &pca,
-            &test_features,
-            test_div,
-            &run.sample_two_stage(n, opts.seed)?,
-            opts,
-        )?,
+        test_diversity: reference.test_diversity,
+        real_data: reference.score(&real_rows)?,
+        stage1_only: reference.score(&run.sample_stage1(n, opts.seed)?)?,
+        two_stage: reference.score(&run.sample_two_stage(n, opts.seed)?)?,
     })
 }
