@@ -115,7 +115,7 @@ fn micro_instruction_counts(
     syst: &mut cortex_m::peripheral::SYST,
 ) -> [u32; 3] {
     use edgevae_runtime::micro::{MicroFilterOutput, MicroModel};
-    const D: usize = 784;
+    use micro_vectors::{D, FILTER_ARENA, SAMPLER_ARENA, SEED};
     let mut opened = None;
     let open = instructions(syst, || {
         opened = match (
@@ -129,11 +129,11 @@ fn micro_instruction_counts(
     let Some((sampler, filter)) = opened else {
         return [open, 0, 0];
     };
-    let mut arena = [0u32; 8320 / 4];
+    let mut arena = [0u32; FILTER_ARENA / 4];
     let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut arena);
     let mut x = [0.0f32; D];
     let sample = instructions(syst, || {
-        let _ = sampler.sample_into(&mut bytes[..2176], 1, 3, &mut x);
+        let _ = sampler.sample_into(&mut bytes[..SAMPLER_ARENA], 1, SEED, &mut x);
     });
     let mut scores = [0.0f32; 1];
     let mut element_scores = [0.0f32; D];

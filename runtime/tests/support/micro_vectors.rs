@@ -18,11 +18,11 @@ pub static FILTER: &Aligned<[u8]> = &Aligned(*include_bytes!(
     "../../../models/quickstart/filter_micro_int8.bin"
 ));
 
-const D: usize = 784;
+pub const D: usize = 784;
 /// One row's arena for each blob (`micro::required_arena(manifest, role, 1)`, checked).
-const SAMPLER_ARENA: usize = 2176;
-const FILTER_ARENA: usize = 8320;
-const SEED: u64 = 3;
+pub const SAMPLER_ARENA: usize = 2176;
+pub const FILTER_ARENA: usize = 8320;
+pub const SEED: u64 = 3;
 /// Every 97th value of the sample, from value 0.
 const SAMPLE_PICKS: [f32; 9] = [
     6.815_078_5e-6,
