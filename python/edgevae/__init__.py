@@ -25,7 +25,7 @@ import numpy as np
 __all__ = ["EdgevaeError", "Model", "Sampler", "Filter", "PRECISIONS", "library", "version"]
 
 # Values of EDGEVAE_PRECISION_* in edgevae.h.
-PRECISIONS = {"fp32": 0, "fp16w": 1, "fp16": 2}
+PRECISIONS = {"fp32": 0, "fp16w": 1, "fp16": 2, "int8": 3}
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 

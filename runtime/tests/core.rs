@@ -212,15 +212,15 @@ fn missing_optional_fields_and_empty_graphs_parse() {
 }
 
 #[test]
-fn all_six_role_precision_pairs_fit() {
+fn all_eight_role_precision_pairs_fit() {
     let mut graphs = Vec::new();
     for role in ["sampler", "filter"] {
-        for p in ["fp32", "fp16", "fp16w"] {
+        for p in ["fp32", "fp16", "fp16w", "int8"] {
             graphs.push(graph_json(role, p, &format!("{role}_{p}.onnx")));
         }
     }
-    let m = parse(&with_graphs(&graphs)).expect("six distinct graphs");
-    assert_eq!(m.graphs.len(), 6);
+    let m = parse(&with_graphs(&graphs)).expect("eight distinct graphs");
+    assert_eq!(m.graphs.len(), 8);
     for role in [GraphRole::Sampler, GraphRole::Filter] {
         for p in Precision::ALL {
             let g = m.graph(role, p).expect("every pair present");
@@ -722,7 +722,7 @@ fn precision_parse() {
 #[test]
 fn precision_name_round_trips() {
     let names: Vec<&str> = Precision::ALL.iter().map(|p| p.name()).collect();
-    assert_eq!(names, ["fp32", "fp16", "fp16w"]);
+    assert_eq!(names, ["fp32", "fp16", "fp16w", "int8"]);
     for p in Precision::ALL {
         assert_eq!(Precision::parse(p.name()), Some(p));
     }
@@ -731,13 +731,15 @@ fn precision_name_round_trips() {
 #[test]
 fn precision_half_truth_table() {
     let table = [
-        (Precision::Fp32, false, false),
-        (Precision::Fp16, true, true),
-        (Precision::Fp16w, true, false),
+        (Precision::Fp32, false, false, false),
+        (Precision::Fp16, true, true, false),
+        (Precision::Fp16w, true, false, false),
+        (Precision::Int8, false, false, true),
     ];
-    for (p, weights, compute) in table {
+    for (p, weights, compute, int8) in table {
         assert_eq!(p.half_weights(), weights, "{p:?} half_weights");
         assert_eq!(p.half_compute(), compute, "{p:?} half_compute");
+        assert_eq!(p.int8_products(), int8, "{p:?} int8_products");
     }
 }
 

@@ -289,6 +289,10 @@ fn plant_every_7th(x: &mut [f32], d: usize, value: f32) -> usize {
     planted
 }
 
+/// How far an int8 row's score may move, scaled by max(1, |score|), when another row of its
+/// batch changes (measured 8.6e-4 on the quickstart model, 2026-12-04).
+const INT8_OTHER_ROWS: f32 = 1e-2;
+
 /// A huge finite value (3e38 passes the NaN/Inf check) used to come back unmasked and copied
 /// into `cleaned`, with a NaN row score that compared false against the threshold. Now: every
 /// planted element is masked, every score and cleaned value is finite, the row is flagged, and
@@ -297,7 +301,7 @@ fn plant_every_7th(x: &mut [f32], d: usize, value: f32) -> usize {
 #[test]
 fn huge_finite_values_are_masked_and_flag_the_row() {
     let dir = calibrated_quickstart();
-    for precision in [Precision::Fp32, Precision::Fp16, Precision::Fp16w] {
+    for precision in Precision::ALL {
         let options = RuntimeOptions {
             precision,
             ..RuntimeOptions::default()
@@ -333,11 +337,23 @@ fn huge_finite_values_are_masked_and_flag_the_row() {
                     "{what}: cleaned values"
                 );
                 assert!(out.is_outlier(0), "{what}: row 0 flagged");
-                assert_eq!(
-                    out.scores()[1..],
-                    reference.scores()[1..],
-                    "{what}: other rows"
-                );
+                if precision.int8_products() {
+                    // int8 quantises each layer's input with one scale per batch: row 0's
+                    // (clamped) values move the other rows' rounding, not their meaning.
+                    let worst = out.scores()[1..]
+                        .iter()
+                        .zip(&reference.scores()[1..])
+                        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+                        .fold(0.0f32, f32::max);
+                    eprintln!("{what}: other rows' scores move by {worst:.2e}");
+                    assert!(worst <= INT8_OTHER_ROWS, "{what}: other rows moved {worst}");
+                } else {
+                    assert_eq!(
+                        out.scores()[1..],
+                        reference.scores()[1..],
+                        "{what}: other rows"
+                    );
+                }
             }
         }
     }

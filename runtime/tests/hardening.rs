@@ -655,15 +655,20 @@ fn manifests(c: &mut Corpus) {
         );
     }
 
-    // Duplicate graphs: each of the six listed twice, and a role and precision under another file.
-    for g in 0..6 {
+    // Duplicate graphs: each one listed twice (over its neighbour's entry: the quickstart lists
+    // all eight the capacity holds), and a role and precision under another file.
+    let listed = base["graphs"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        listed, 8,
+        "the quickstart manifest lists every role and precision"
+    );
+    for g in 0..listed {
         manifest_case(
             c,
             "manifest-graphs",
             format!("graph {g} listed twice"),
             edit(&base, |v| {
-                let copy = v["graphs"][g].clone();
-                v["graphs"].as_array_mut().expect("graphs").push(copy);
+                v["graphs"][(g + 1) % listed] = v["graphs"][g].clone();
             }),
             V(DUP_BAD),
         );
@@ -675,7 +680,7 @@ fn manifests(c: &mut Corpus) {
         edit(&base, |v| {
             let mut copy = v["graphs"][0].clone();
             copy["file"] = json!("sampler_other.onnx");
-            v["graphs"].as_array_mut().expect("graphs").push(copy);
+            v["graphs"][listed - 1] = copy;
         }),
         V(DUP_BAD),
     );
@@ -1072,7 +1077,7 @@ fn model_dirs(c: &mut Corpus, graphs: &Graphs) {
             "no graphs at all",
             Role::Sampler,
             Precision::Fp32,
-            (0..6).collect(),
+            (0..8).collect(),
         ),
     ];
     for (name, role, precision, drop_entries) in missing {

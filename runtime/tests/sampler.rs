@@ -55,7 +55,7 @@ fn non_finite_noise_is_refused() {
 
 #[test]
 fn no_sample_is_ever_non_finite() {
-    for precision in [Precision::Fp32, Precision::Fp16, Precision::Fp16w] {
+    for precision in Precision::ALL {
         let model = open(precision);
         let mut sampler = model.sampler().expect("sampler");
         let (n, k, d) = (4, model.latent(), model.input_dim());

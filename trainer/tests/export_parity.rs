@@ -15,6 +15,13 @@ use edgevae_trainer::train::{train, Flow, LoadedRun};
 
 mod common;
 
+/// int8 against candle's fp32: weights rounded to 1/254 of each output column's range and
+/// activations to 1/255 of each tensor's. Measured on these models (2026-12-04, AMD EPYC
+/// `lscpu` model 2): samples 2.6e-3, filter outputs 5.9e-2 (the robust model's codes, scaled
+/// by max(1, |value|)).
+const INT8_SAMPLE_TOLERANCE: f32 = 1e-2;
+const INT8_FILTER_TOLERANCE: f32 = 0.1;
+
 fn trained_run(dir: &Path) -> LoadedRun {
     let mut config = common::tiny_config(21, &[128, 64], 6, 40);
     config.schedule1.lr = 3e-3;
@@ -69,12 +76,14 @@ fn assert_sampler_matches_candle(run: &LoadedRun, model_dir: &Path) -> Vec<f32> 
         (Precision::Fp32, 1e-5),
         (Precision::Fp16w, 1e-3),
         (Precision::Fp16, 3e-3),
+        (Precision::Int8, INT8_SAMPLE_TOLERANCE),
     ] {
         let model = ModelDir::open(model_dir, options(precision)).expect("open model");
         let mut sampler = model.sampler().expect("sampler");
         let mut out = vec![0.0f32; n * d];
         sampler.sample_into(n, seed, &mut out).expect("sample");
         let diff = max_abs_diff(&out, &reference);
+        eprintln!("sampler {precision:?}: max abs diff {diff}");
         assert!(
             diff <= tolerance,
             "{precision:?}: max abs diff {diff} > {tolerance}"
@@ -97,7 +106,7 @@ fn exported_sampler_matches_candle_in_every_precision() {
     let run = trained_run(&tmp.path().join("run"));
     let model_dir = tmp.path().join("model");
     let manifest = export_run(&run, &model_dir, &Precision::ALL, None).expect("export");
-    assert_eq!(manifest.graphs.len(), 6);
+    assert_eq!(manifest.graphs.len(), 8);
 
     let (n, d, seed) = (17, 784, 99);
     let reference = assert_sampler_matches_candle(&run, &model_dir);
@@ -132,9 +141,13 @@ fn exported_sampler_matches_candle_in_every_precision() {
         edgevae_runtime::core::GraphRole::Sampler,
         edgevae_runtime::core::GraphRole::Filter,
     ] {
-        for p in [Precision::Fp16, Precision::Fp16w] {
+        for (p, most) in [
+            (Precision::Fp16, 0.51),
+            (Precision::Fp16w, 0.51),
+            (Precision::Int8, 0.3),
+        ] {
             let ratio = size(p, role) / size(Precision::Fp32, role);
-            assert!(ratio <= 0.51, "{p:?} {role:?} is {ratio:.3} of fp32");
+            assert!(ratio <= most, "{p:?} {role:?} is {ratio:.3} of fp32");
         }
     }
 }
@@ -300,6 +313,7 @@ fn assert_filter_matches_candle(run: &LoadedRun, model_dir: &Path, rows: &Datase
         (Precision::Fp32, 1e-5),
         (Precision::Fp16w, 2e-3),
         (Precision::Fp16, 3e-3),
+        (Precision::Int8, INT8_FILTER_TOLERANCE),
     ] {
         let model = ModelDir::open(model_dir, options(precision)).expect("open model");
         let mut filter = model.filter().expect("filter");
@@ -308,6 +322,7 @@ fn assert_filter_matches_candle(run: &LoadedRun, model_dir: &Path, rows: &Datase
         assert_eq!(names, ["z_mean", "z_log_var", "x_mean", "x_log_var"]);
         for ((name, got), (_, want)) in outputs.iter().zip(&reference) {
             let diff = max_scaled_diff(got, want);
+            eprintln!("filter {precision:?} {name}: max scaled diff {diff}");
             assert!(
                 diff <= tolerance,
                 "{precision:?} {name}: max scaled diff {diff} > {tolerance}"

@@ -34,6 +34,12 @@
 #define EDGEVAE_PRECISION_FP16 2
 
 /**
+ * `edgevae_options.precision`: int8 dense-layer weights, activations quantised per call
+ * (ONNX Runtime's dynamic quantisation; CPU).
+ */
+#define EDGEVAE_PRECISION_INT8 3
+
+/**
  * What an `edgevae_` function did. `EDGEVAE_STATUS_OK` (0) is success; on any other value the
  * calling thread's last error (`edgevae_last_error`) holds a message naming the problem.
  *
@@ -190,7 +196,7 @@ typedef struct edgevae_options {
     bool strict;
     /**
      * Which exported graphs to load: `EDGEVAE_PRECISION_FP32` (0), `EDGEVAE_PRECISION_FP16W`
-     * (1) or `EDGEVAE_PRECISION_FP16` (2).
+     * (1), `EDGEVAE_PRECISION_FP16` (2) or `EDGEVAE_PRECISION_INT8` (3).
      */
     uint32_t precision;
     /**

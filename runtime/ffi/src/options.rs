@@ -15,6 +15,9 @@ pub const EDGEVAE_PRECISION_FP32: u32 = 0;
 pub const EDGEVAE_PRECISION_FP16W: u32 = 1;
 /// `edgevae_options.precision`: fp16 weights and compute (for CUDA and TensorRT).
 pub const EDGEVAE_PRECISION_FP16: u32 = 2;
+/// `edgevae_options.precision`: int8 dense-layer weights, activations quantised per call
+/// (ONNX Runtime's dynamic quantisation; CPU).
+pub const EDGEVAE_PRECISION_INT8: u32 = 3;
 
 /// How `edgevae_model_open` runs a model. Fill it with `edgevae_options_default`, then change
 /// the fields wanted. The strings are read during `edgevae_model_open` only; the caller keeps
@@ -31,7 +34,7 @@ pub struct edgevae_options {
     /// Fail with `EDGEVAE_STATUS_PROVIDER_UNAVAILABLE` instead of falling back.
     pub strict: bool,
     /// Which exported graphs to load: `EDGEVAE_PRECISION_FP32` (0), `EDGEVAE_PRECISION_FP16W`
-    /// (1) or `EDGEVAE_PRECISION_FP16` (2).
+    /// (1), `EDGEVAE_PRECISION_FP16` (2) or `EDGEVAE_PRECISION_INT8` (3).
     pub precision: u32,
     /// Path of the ONNX Runtime shared library; NULL searches `ORT_DYLIB_PATH`, then the copy
     /// that `scripts/fetch-onnxruntime.sh` fetched. ONNX Runtime is loaded once per process: the
@@ -61,8 +64,9 @@ fn precision(value: u32) -> Result<Precision, Error> {
         EDGEVAE_PRECISION_FP32 => Ok(Precision::Fp32),
         EDGEVAE_PRECISION_FP16W => Ok(Precision::Fp16w),
         EDGEVAE_PRECISION_FP16 => Ok(Precision::Fp16),
+        EDGEVAE_PRECISION_INT8 => Ok(Precision::Int8),
         other => Err(Error::invalid(format!(
-            "options.precision is {other}: use 0 (fp32), 1 (fp16w) or 2 (fp16)"
+            "options.precision is {other}: use 0 (fp32), 1 (fp16w), 2 (fp16) or 3 (int8)"
         ))),
     }
 }

@@ -348,7 +348,7 @@ fn bad_options_are_invalid_arguments() {
     assert!(h.model.is_null());
 
     let o = edgevae_options {
-        precision: 3,
+        precision: 4,
         ..options
     };
     let (status, _) = open_with(dir.path(), &o);
@@ -356,7 +356,7 @@ fn bad_options_are_invalid_arguments() {
         status,
         edgevae_status::InvalidArgument,
         "edgevae_model_open",
-        "options.precision is 3",
+        "options.precision is 4",
     );
 
     let latin1 = b"cpu\xff\0";

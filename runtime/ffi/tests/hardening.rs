@@ -264,12 +264,12 @@ fn options_and_open(c: &mut Corpus) {
             "options.providers is not UTF-8",
         ),
         (
-            "precision 3",
+            "precision 4",
             edgevae_options {
-                precision: 3,
+                precision: 4,
                 ..edgevae_options::default()
             },
-            "options.precision is 3",
+            "options.precision is 4",
         ),
         (
             "precision u32::MAX",

@@ -12,16 +12,27 @@ pub enum Precision {
     Fp16,
     /// fp16-stored weights cast to fp32 when the model loads: half the file, fp32 compute; for CPU.
     Fp16w,
+    /// int8 weights in the dense layers, one symmetric scale per output channel (the micro
+    /// blob's quantisation), and activations quantised to uint8 per call: ONNX Runtime's own
+    /// dynamic-quantisation pattern (`DynamicQuantizeLinear` -> `MatMulInteger` -> scale).
+    /// Everything else (biases, convolutions, heads' arithmetic) stays fp32; for CPU.
+    Int8,
 }
 
 impl Precision {
-    pub const ALL: [Precision; 3] = [Precision::Fp32, Precision::Fp16, Precision::Fp16w];
+    pub const ALL: [Precision; 4] = [
+        Precision::Fp32,
+        Precision::Fp16,
+        Precision::Fp16w,
+        Precision::Int8,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Precision::Fp32 => "fp32",
             Precision::Fp16 => "fp16",
             Precision::Fp16w => "fp16w",
+            Precision::Int8 => "int8",
         }
     }
 
@@ -31,7 +42,12 @@ impl Precision {
 
     /// Whether the weights are stored as fp16.
     pub fn half_weights(self) -> bool {
-        self != Precision::Fp32
+        matches!(self, Precision::Fp16 | Precision::Fp16w)
+    }
+
+    /// Whether the dense layers' products are int8 `MatMulInteger`s.
+    pub fn int8_products(self) -> bool {
+        self == Precision::Int8
     }
 
     /// Whether the arithmetic runs in fp16.

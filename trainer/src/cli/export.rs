@@ -19,7 +19,9 @@ pub struct ExportArgs {
     #[arg(long)]
     out: PathBuf,
     /// Precisions, comma-separated. ONNX graphs: fp32 (CPU, reference), fp16 (CUDA/TensorRT
-    /// compute), fp16w (fp16-stored weights, fp32 compute: half the size, for CPU). Micro blobs
+    /// compute), fp16w (fp16-stored weights, fp32 compute: half the size, for CPU), int8 (int8
+    /// dense-layer weights, activations quantised per call: ONNX Runtime's dynamic
+    /// quantisation, about a quarter of the size, for CPU). Micro blobs
     /// for the no_std backend (MLP models only): micro-fp32, micro-fp16, micro-int8 (int8
     /// weights with a scale per output channel, f32 arithmetic).
     #[arg(long, value_delimiter = ',', default_value = "fp32,fp16,fp16w")]
@@ -54,9 +56,12 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                 format!("unknown micro precision {p:?}: use micro-fp32, micro-fp16 or micro-int8")
             })?),
             None => precisions.push(Precision::parse(p).with_context(|| {
+                let onnx = Precision::ALL.map(|p| p.name());
+                let micro = MicroPrecision::ALL.map(|p| format!("micro-{}", p.name()));
                 format!(
-                    "unknown precision {p:?}: use fp32, fp16, fp16w, micro-fp32, micro-fp16 \
-                     or micro-int8"
+                    "unknown precision {p:?}: use one of {}, {}",
+                    onnx.join(", "),
+                    micro.join(", ")
                 )
             })?),
         }

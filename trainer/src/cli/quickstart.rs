@@ -44,7 +44,8 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
         paths.run_dir.display()
     );
     println!(
-        "  export (3 precisions, int8 micro) {:>5.1}s  model directory: {}",
+        "  export ({} precisions, int8 micro) {:>5.1}s  model directory: {}",
+        edgevae_runtime::core::Precision::ALL.len(),
         report.export.as_secs_f64(),
         paths.model_dir.display()
     );

@@ -16,7 +16,7 @@ pub struct RuntimeArgs {
     /// Fail instead of falling back when a provider is unavailable.
     #[arg(long)]
     strict: bool,
-    /// Which exported precision to run (fp32, fp16w, fp16).
+    /// Which exported precision to run (fp32, fp16w, fp16, int8).
     #[arg(long, default_value = "fp32")]
     precision: String,
     /// Skip ONNX Runtime's weight prepacking: a faster model open (cold start) at the same
@@ -36,8 +36,9 @@ impl RuntimeArgs {
             strict: self.strict,
             precision: Precision::parse(&self.precision).with_context(|| {
                 format!(
-                    "unknown precision {:?}: use fp32, fp16w or fp16",
-                    self.precision
+                    "unknown precision {:?}: use one of {}",
+                    self.precision,
+                    Precision::ALL.map(|p| p.name()).join(", ")
                 )
             })?,
             prepack_weights: !self.no_prepack,

@@ -63,12 +63,11 @@ impl Dense {
         add_bias_relu(&dense_product(x, &self.weight)?, &self.bias)
     }
 
-    /// The layer in a graph: `x W + b` as MatMul + Add (not Gemm), initializers
-    /// `{name}.weight` and `{name}.bias`.
+    /// The layer in a graph: `x W + b` as a product ([`GraphBuilder::matmul`]: MatMul, or the
+    /// int8 pattern) and an Add (not Gemm), initializers `{name}.weight` and `{name}.bias`.
     pub fn emit(&self, g: &mut GraphBuilder, x: &str, name: &str) -> Result<String> {
-        let w = g.tensor_weight(&format!("{name}.weight"), &self.weight)?;
+        let mm = g.matmul(x, &self.weight, name)?;
         let b = g.tensor_weight(&format!("{name}.bias"), &self.bias)?;
-        let mm = g.node("MatMul", &[x, &w], vec![], "matmul");
         Ok(g.node("Add", &[&mm, &b], vec![], "add"))
     }
 

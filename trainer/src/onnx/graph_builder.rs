@@ -12,6 +12,7 @@ use super::proto::{
 };
 use crate::error::{Error, Result};
 use edgevae_runtime::core::{Precision, Standardization};
+use edgevae_runtime::micro::format::quantize_row;
 
 /// The batch dimension's symbolic name.
 pub const BATCH: &str = "N";
@@ -237,6 +238,70 @@ impl GraphBuilder {
             ));
         }
         Ok(name.to_string())
+    }
+
+    /// `x [N, in] · weight [in, out]`, the product of a dense layer, with the weight stored as
+    /// `{name}.weight`. In int8 it is ONNX Runtime's dynamic-quantisation pattern (what its
+    /// `quantize_dynamic` writes, and what its optimizer fuses into one `DynamicQuantizeMatMul`):
+    /// `DynamicQuantizeLinear(x)` -> `MatMulInteger` with the int8 weight `{name}.weight` and
+    /// its zero points -> `Cast` to fp32 -> times `x_scale * {name}.weight_scale`, one weight
+    /// scale per output column, quantised as the micro blob's int8 rows are ([`quantize_row`]).
+    pub fn matmul(&mut self, x: &str, weight: &Tensor, name: &str) -> Result<String> {
+        let weight_name = format!("{name}.weight");
+        if !self.precision.int8_products() {
+            let w = self.tensor_weight(&weight_name, weight)?;
+            return Ok(self.node("MatMul", &[x, &w], vec![], "matmul"));
+        }
+        let (inputs, outputs) = weight.dims2()?;
+        // Rows of the transpose are output columns: one scale each.
+        let columns = weight.t()?.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+        let mut q_columns = vec![0i8; columns.len()];
+        let mut scales = Vec::with_capacity(outputs);
+        for (column, q) in columns
+            .chunks_exact(inputs)
+            .zip(q_columns.chunks_exact_mut(inputs))
+        {
+            scales.push(quantize_row(column, q));
+        }
+        // Back to [in, out], row-major, as MatMulInteger's B.
+        let q: Vec<u8> = (0..inputs * outputs)
+            .map(|i| q_columns[(i % outputs) * inputs + i / outputs] as u8)
+            .collect();
+        self.initializer(&weight_name, data_type::INT8, &[inputs, outputs], q);
+        let zero_point = format!("{name}.weight_zero_point");
+        self.initializer(&zero_point, data_type::INT8, &[outputs], vec![0; outputs]);
+        let scale = format!("{name}.weight_scale");
+        let raw = scales.iter().flat_map(|s| s.to_le_bytes()).collect();
+        self.initializer(&scale, data_type::FLOAT, &[outputs], raw);
+
+        let [x_q, x_scale, x_zero_point] = ["quantized", "scale", "zero_point"]
+            .map(|what| self.fresh(&format!("{name}.input_{what}")));
+        self.graph.node.push(NodeProto {
+            input: vec![x.to_string()],
+            output: vec![x_q.clone(), x_scale.clone(), x_zero_point.clone()],
+            name: format!("DynamicQuantizeLinear_{x_q}"),
+            op_type: "DynamicQuantizeLinear".to_string(),
+            ..Default::default()
+        });
+        let product = self.node(
+            "MatMulInteger",
+            &[&x_q, &weight_name, &x_zero_point, &zero_point],
+            vec![],
+            "matmul_integer",
+        );
+        let to = i64::from(data_type::FLOAT);
+        let product = self.node("Cast", &[&product], vec![int_attr("to", to)], "product");
+        let scale = self.node("Mul", &[&x_scale, &scale], vec![], "product_scale");
+        Ok(self.node("Mul", &[&product, &scale], vec![], "matmul"))
+    }
+
+    fn initializer(&mut self, name: &str, data_type: i32, dims: &[usize], raw_data: Vec<u8>) {
+        self.graph.initializer.push(TensorProto {
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type,
+            name: name.to_string(),
+            raw_data,
+        });
     }
 
     /// An int64 initializer (a shape), stored as it is whatever the precision.
