@@ -62,6 +62,9 @@ pub struct EvalReport {
     pub real_data: SamplerScore,
     pub stage1_only: SamplerScore,
     pub two_stage: SamplerScore,
+    /// `eval --nll K`: the importance-weighted NLL (absent without the flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nll: Option<super::nll::NllEstimate>,
 }
 
 impl EvalReport {
@@ -173,5 +176,6 @@ pub fn evaluate(
         real_data: reference.score(&real_rows)?,
         stage1_only: reference.score(&run.sample_stage1(n, opts.seed)?)?,
         two_stage: reference.score(&run.sample_two_stage(n, opts.seed)?)?,
+        nll: None,
     })
 }
