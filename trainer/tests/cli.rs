@@ -58,6 +58,9 @@ fn train_writes_a_complete_run_directory() {
         "reconstructions.png",
         "samples_stage1.png",
         "samples_two_stage.png",
+        "losses.png",
+        "active_dims.png",
+        "traversals.png",
     ] {
         assert!(run.join(f).is_file(), "{f} missing");
     }
@@ -79,6 +82,20 @@ fn train_writes_a_complete_run_directory() {
         "{text}"
     );
     assert!(text.contains("active latent dimensions"), "{text}");
+    // `inspect --plots` redraws the diagnostics of an existing run.
+    for f in ["losses.png", "active_dims.png", "traversals.png"] {
+        std::fs::remove_file(run.join(f)).expect("remove");
+    }
+    let text = ok(&edgevae(&[
+        "inspect",
+        "--run",
+        run.to_str().expect("path"),
+        "--plots",
+    ]));
+    assert!(text.contains("latent traversals"), "{text}");
+    for f in ["losses.png", "active_dims.png", "traversals.png"] {
+        assert!(run.join(f).is_file(), "inspect --plots did not write {f}");
+    }
     assert!(
         text.contains("stage-1 decoder: mlp (mirrors the encoder), recycle 1"),
         "{text}"

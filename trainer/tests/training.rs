@@ -289,12 +289,15 @@ fn reports_are_the_callers_to_write() -> edgevae_trainer::Result<()> {
         "reconstructions.png",
         "samples_stage1.png",
         "samples_two_stage.png",
+        "losses.png",
+        "active_dims.png",
+        "traversals.png",
     ];
     for f in files {
         assert!(!dir.path().join(f).exists(), "train wrote {f}");
     }
     let lines = edgevae_trainer::train::write_run_reports(dir.path(), &Device::Cpu, &inputs)?;
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 7, "{lines:?}");
     assert!(lines[0].contains("active"), "{lines:?}");
     for f in files {
         assert!(dir.path().join(f).is_file(), "{f} missing");

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use edgevae_trainer::train::active_dims::ActiveDims;
-use edgevae_trainer::train::{read_config, read_state, RunDir};
+use edgevae_trainer::train::active_dims::{self, ActiveDims};
+use edgevae_trainer::train::{grids, read_config, read_state, LoadedRun, RunDir};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -15,6 +15,25 @@ pub struct InspectArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// (Re)draw losses.png, active_dims.png and traversals.png in the run directory (training
+    /// writes them too; this is for a run trained before they existed, or after a resume).
+    /// Reloads the run's data for the validation rows.
+    #[arg(long)]
+    plots: bool,
+}
+
+/// Draws the run's diagnostics; returns a line on each.
+fn draw_plots(run_dir: &std::path::Path, saved: Option<ActiveDims>) -> anyhow::Result<Vec<String>> {
+    let run = LoadedRun::open(run_dir, &candle_core::Device::Cpu, false)?;
+    let val = run.config.reload_data(None)?.val;
+    let active = match saved {
+        Some(a) => a,
+        None => active_dims::measure(&run.stage1, &val, &run.device)?,
+    };
+    let val = val.head(grids::INPUT_ROWS);
+    Ok(edgevae_trainer::train::plots::write_run_plots(
+        &run, &active, &val,
+    )?)
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
@@ -26,8 +45,13 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let plots = if args.plots {
+        draw_plots(&args.run, active.clone())?
+    } else {
+        Vec::new()
+    };
     if args.json {
-        let v = serde_json::json!({ "config": config, "state": state, "active_dims": active });
+        let v = serde_json::json!({ "config": config, "state": state, "active_dims": active, "plots": plots });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
@@ -75,6 +99,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     match active {
         Some(a) => println!("{}; indices {:?}", a.summary(), a.active_indices),
         None => println!("active dimensions: not measured yet (stage 1 unfinished)"),
+    }
+    for line in plots {
+        println!("{line}");
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod data_defaults;
 mod events;
 mod fit;
 pub mod grids;
+pub mod plots;
 mod reports;
 mod run;
 mod run_dir;

@@ -1,7 +1,7 @@
 //! A finished run's own reports, written by the caller of [`super::train`] when it wants them
 //! (the CLI and the quickstart do; tests and benchmarks do not): `active_dims.json` (the
-//! per-dimension mean encoder variance over the validation rows) and, for image data, the PNG
-//! grids. Training measures what they need while it holds the data and sends it as
+//! per-dimension mean encoder variance over the validation rows), the diagnostics of
+//! [`super::plots`] and, for image data, the PNG grids. Training measures what they need while it holds the data and sends it as
 //! [`super::TrainEvent::ReportInputs`], so writing them reads no data again: reloading MNIST
 //! after training raised the run's peak RSS from 139 to 156 MB.
 
@@ -33,5 +33,10 @@ pub fn write_run_reports(
     inputs.active.write(&run.dir.active_dims())?;
     let mut lines = vec![inputs.active.summary()];
     lines.extend(grids::write_run_grids(&run, &inputs.grid_rows)?);
+    lines.extend(super::plots::write_run_plots(
+        &run,
+        &inputs.active,
+        &inputs.grid_rows,
+    )?);
     Ok(lines)
 }

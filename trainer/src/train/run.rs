@@ -240,6 +240,27 @@ impl LoadedRun {
         Ok(self.to_data(values(&self.stage1.decode(&z[0])?)?))
     }
 
+    /// The posterior means of `rows` (data units), `latent` per row.
+    pub fn posterior_means(&self, rows: &[f32]) -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        self.for_each_batch(rows, |x| {
+            out.extend(values(&self.stage1.encode(x)?.mean)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The stage-1 decoder's means of the codes `z` (`latent` per row), in the data's units.
+    pub fn decode_codes(&self, z: &[f32]) -> Result<Vec<f32>> {
+        let k = self.config.stage1.latent;
+        let mut out = Vec::with_capacity(z.len() / k.max(1) * self.config.stage1.input_dim);
+        for chunk in z.chunks(ROWS_PER_BATCH * k.max(1)) {
+            let t = Tensor::from_slice(chunk, (chunk.len() / k, k), &self.device)?;
+            out.extend(values(&self.stage1.decode(&t)?)?);
+        }
+        Ok(self.to_data(out))
+    }
+
     /// Values the networks produced, in the data's units (`config.standardization` undone).
     /// Every method of a run takes and returns rows in the data's units.
     fn to_data(&self, mut v: Vec<f32>) -> Vec<f32> {

@@ -57,6 +57,18 @@ impl RunDir {
         self.root.join("active_dims.json")
     }
 
+    pub fn active_dims_png(&self) -> PathBuf {
+        self.root.join("active_dims.png")
+    }
+
+    pub fn traversals_png(&self) -> PathBuf {
+        self.root.join("traversals.png")
+    }
+
+    pub fn losses_png(&self) -> PathBuf {
+        self.root.join("losses.png")
+    }
+
     pub fn reconstructions(&self) -> PathBuf {
         self.root.join("reconstructions.png")
     }
