@@ -1,7 +1,7 @@
 //! `edgevae bench`: the stage-1 training-step benchmark (the PyTorch peer is
 //! `shared/bench/torch_vae_step.py`; `benches/train_step.sh` runs both in one go), the
-//! runtime's cold start, the Robust PCA grid, the outlier-detection table and the micro
-//! backend's precisions.
+//! runtime's cold start, the Robust PCA grid, the outlier-detection table, the micro
+//! backend's precisions and the latent-width sweep.
 
 use clap::{Args, Subcommand};
 
@@ -44,6 +44,10 @@ enum BenchWhat {
     /// The micro blobs against ONNX Runtime fp32 on one model directory: size, sample quality
     /// (Fréchet distance, diversity; same seeds), filter mask agreement and element AUROC.
     Micro(super::bench_micro::MicroArgs),
+    /// Robustness to the latent width: both stages trained for each kappa, stage-1-only and
+    /// two-stage samples scored (Fréchet distance, diversity) with the active-dimension count;
+    /// writes latent.csv and latent.png.
+    Latent(super::bench_latent::LatentArgs),
 }
 
 impl BenchArgs {
@@ -58,6 +62,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Rpca(a) => return super::bench_rpca::run(a),
         BenchWhat::Outliers(a) => return super::bench_outliers::run(a),
         BenchWhat::Micro(a) => return super::bench_micro::run(a),
+        BenchWhat::Latent(a) => return super::bench_latent::run(a),
         BenchWhat::Step {
             batch,
             warmup,

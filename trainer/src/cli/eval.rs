@@ -17,15 +17,8 @@ pub struct EvalArgs {
     /// test set of a built-in) is used, else its validation split. Defaults to the run's data.
     #[arg(long)]
     data: Option<String>,
-    /// Samples drawn from each sampler (10,000 as in the published FIDs).
-    #[arg(long, default_value_t = 10_000)]
-    samples: usize,
-    /// Principal components of the training data that span the feature space.
-    #[arg(long, default_value_t = 32)]
-    pca_components: usize,
-    /// Seed of the sampling noise.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    scoring: super::sample_scoring::SampleScoringArgs,
     /// Also estimate -log p(x) on the test split by importance sampling with this many draws
     /// from q(z|x) per row (K = 1 is the ELBO; the estimate tightens as K grows; e.g. 1000).
     /// Plain (non-robust) models only. Written to eval.json as `nll`.
@@ -37,7 +30,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.samples >= 2, "--samples must be at least 2");
+    anyhow::ensure!(args.scoring.samples >= 2, "--samples must be at least 2");
     anyhow::ensure!(args.nll != Some(0), "--nll must be at least 1");
     let device = edgevae_trainer::device::parse(&args.device)?;
     let run = LoadedRun::open(&args.run, &device, false)?;
@@ -59,15 +52,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         test,
         source,
         &EvalOptions {
-            samples: args.samples,
-            pca_components: args.pca_components,
-            seed: args.seed,
+            samples: args.scoring.samples,
+            pca_components: args.scoring.pca_components,
+            seed: args.scoring.seed,
             ..EvalOptions::default()
         },
     )?;
     let mut report = report;
     if let Some(k) = args.nll {
-        report.nll = Some(nll::estimate(&run, test, k, args.seed)?);
+        report.nll = Some(nll::estimate(&run, test, k, args.scoring.seed)?);
     }
     let path = RunDir::new(&args.run).eval();
     report.write(&path)?;

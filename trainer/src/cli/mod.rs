@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_cold_start;
+mod bench_latent;
 mod bench_micro;
 mod bench_outliers;
 mod bench_rpca;
@@ -13,6 +14,7 @@ mod progress;
 mod quickstart;
 mod runtime_args;
 mod sample;
+mod sample_scoring;
 mod train;
 mod triton;
 

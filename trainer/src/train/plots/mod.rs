@@ -6,10 +6,12 @@
 
 mod active_dims;
 mod canvas;
+mod latent_sweep;
 mod losses;
 mod traversals;
 
 pub use active_dims::write_active_dims;
+pub use latent_sweep::{write_latent_sweep, SweepPoint};
 pub use losses::write_losses;
 pub use traversals::{write_traversals, TRAVERSAL_STEPS};
 
