@@ -1,7 +1,7 @@
 //! `edgevae bench`: the stage-1 training-step benchmark (the PyTorch peer is
 //! `shared/bench/torch_vae_step.py`; `benches/train_step.sh` runs both in one go), the
 //! runtime's cold start, the Robust PCA grid, the outlier-detection table, the micro
-//! backend's precisions and the latent-width sweep.
+//! backend's precisions, the latent-width sweep and the Frey-faces recycling demo.
 
 use clap::{Args, Subcommand};
 
@@ -48,6 +48,10 @@ enum BenchWhat {
     /// two-stage samples scored (Fréchet distance, diversity) with the active-dimension count;
     /// writes latent.csv and latent.png.
     Latent(super::bench_latent::LatentArgs),
+    /// The Frey-faces recycling demo: corrupted faces cleaned by PCP, a plain VAE, the robust
+    /// VAE and the robust VAE with recycling; NMSE against the clean faces (results.csv) and
+    /// the figure frey.png (clean | corrupted | each method).
+    Frey(super::bench_frey::FreyArgs),
 }
 
 impl BenchArgs {
@@ -63,6 +67,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Outliers(a) => return super::bench_outliers::run(a),
         BenchWhat::Micro(a) => return super::bench_micro::run(a),
         BenchWhat::Latent(a) => return super::bench_latent::run(a),
+        BenchWhat::Frey(a) => return super::bench_frey::run(a),
         BenchWhat::Step {
             batch,
             warmup,

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_cold_start;
+mod bench_frey;
 mod bench_latent;
 mod bench_micro;
 mod bench_outliers;

@@ -6,11 +6,13 @@
 
 mod active_dims;
 mod canvas;
+mod image_rows;
 mod latent_sweep;
 mod losses;
 mod traversals;
 
 pub use active_dims::write_active_dims;
+pub use image_rows::{write_image_rows, ImageRow};
 pub use latent_sweep::{write_latent_sweep, SweepPoint};
 pub use losses::write_losses;
 pub use traversals::{write_traversals, TRAVERSAL_STEPS};

@@ -6,9 +6,7 @@
 
 use std::path::Path;
 
-use plotters::prelude::*;
-
-use super::canvas::{write_png, FONT};
+use super::image_rows::{write_image_rows, ImageRow};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::train::active_dims::ActiveDims;
@@ -20,11 +18,7 @@ pub const TRAVERSAL_STEPS: usize = 9;
 const INACTIVE_SHOWN: usize = 3;
 /// At most this many active dimensions are drawn (the most certain first); the label says so.
 const ACTIVE_SHOWN: usize = 32;
-/// Screen pixels per image pixel.
-const SCALE: u32 = 2;
 const LABEL_WIDTH: u32 = 190;
-const HEADER: u32 = 28;
-const GAP: u32 = 4;
 
 fn sweep(i: usize) -> f32 {
     -3.0 + 6.0 * i as f32 / (TRAVERSAL_STEPS - 1) as f32
@@ -84,61 +78,28 @@ pub fn write_traversals(
         }
     }
     let images = run.decode_codes(&codes)?;
-    let d = h * w;
-    let (cell_w, cell_h) = (w as u32 * SCALE + GAP, h as u32 * SCALE + GAP);
-    let size = (
-        LABEL_WIDTH + TRAVERSAL_STEPS as u32 * cell_w,
-        HEADER + shown.len() as u32 * cell_h + GAP,
-    );
+    let per_row = TRAVERSAL_STEPS * h * w;
     let more = active.active.saturating_sub(ACTIVE_SHOWN);
-    write_png(path, size, |root| {
-        let text = |s: String, x: u32, y: u32, size: u32| {
-            root.draw(&Text::new(
-                s,
-                (x as i32, y as i32),
-                (FONT, size).into_font(),
-            ))
-            .map_err(|e| e.to_string())
-        };
-        let header = if more > 0 {
-            format!("z_j = (first {ACTIVE_SHOWN} of {} active)", active.active)
-        } else {
-            "z_j =".to_string()
-        };
-        text(header, 6, 6, 13)?;
-        for i in 0..TRAVERSAL_STEPS {
-            text(
-                format!("{:+.2}", sweep(i)),
-                LABEL_WIDTH + i as u32 * cell_w + cell_w / 2 - 16,
-                6,
-                13,
-            )?;
-        }
-        for (r, &(j, is_active)) in shown.iter().enumerate() {
-            let y0 = HEADER + r as u32 * cell_h;
-            let state = if is_active { "active" } else { "inactive" };
-            text(format!("z{j}, {state}"), 6, y0 + cell_h / 2 - 16, 14)?;
-            text(
+    let mut header: Vec<String> = (0..TRAVERSAL_STEPS)
+        .map(|i| format!("{:+.2}", sweep(i)))
+        .collect();
+    if more > 0 {
+        header[0] = format!(
+            "{} (first {ACTIVE_SHOWN} of {} active)",
+            header[0], active.active
+        );
+    }
+    let rows: Vec<ImageRow> = shown
+        .iter()
+        .zip(images.chunks_exact(per_row))
+        .map(|(&(j, is_active), images)| ImageRow {
+            label: vec![
+                format!("z{j}, {}", if is_active { "active" } else { "inactive" }),
                 format!("variance {:.2e}", active.mean_variance[j]),
-                6,
-                y0 + cell_h / 2 + 2,
-                13,
-            )?;
-            for i in 0..TRAVERSAL_STEPS {
-                let image = &images[(r * TRAVERSAL_STEPS + i) * d..][..d];
-                let x0 = LABEL_WIDTH + i as u32 * cell_w;
-                for (p, v) in image.iter().enumerate() {
-                    let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-                    let (py, px) = ((p / w) as u32, (p % w) as u32);
-                    for (dy, dx) in (0..SCALE).flat_map(|dy| (0..SCALE).map(move |dx| (dy, dx))) {
-                        let (x, y) = (x0 + px * SCALE + dx, y0 + py * SCALE + dy);
-                        root.draw_pixel((x as i32, y as i32), &RGBColor(g, g, g))
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    })?;
+            ],
+            images: images.to_vec(),
+        })
+        .collect();
+    write_image_rows(path, (h, w), &header, LABEL_WIDTH, &rows)?;
     Ok(Some(shown.len()))
 }
