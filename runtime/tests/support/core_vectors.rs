@@ -5,7 +5,7 @@
 //! (`runtime/cortex-m4`) under qemu.
 
 use edgevae_runtime::core::outlier::{filter_row, InputGate, RowOutput, SCORE_CEILING};
-use edgevae_runtime::core::{CoreError, GaussianRng, Manifest};
+use edgevae_runtime::core::{CoreError, GaussianRng, Manifest, Precision};
 
 /// `GaussianRng::new(7)`'s first eight normals.
 const RNG_SEED: u64 = 7;
@@ -84,7 +84,11 @@ pub fn check(quickstart_manifest: &[u8], manifest: &mut Manifest) -> u32 {
                 .outlier
                 .as_ref()
                 .is_some_and(|o| o.element_noise.len() == 784);
-            if m.input_dim != 784 || m.latent != 32 || m.graphs.len() != 6 || !calibrated {
+            if m.input_dim != 784
+                || m.latent != 32
+                || m.graphs.len() != 2 * Precision::ALL.len()
+                || !calibrated
+            {
                 failed |= MANIFEST;
             }
         }
