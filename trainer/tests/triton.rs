@@ -25,7 +25,9 @@ fn writes_one_model_per_graph_with_the_graph_contract() {
             "sampler_fp16",
             "filter_fp16",
             "sampler_fp16w",
-            "filter_fp16w"
+            "filter_fp16w",
+            "sampler_int8",
+            "filter_int8"
         ]
     );
     for name in &names {
