@@ -1,9 +1,12 @@
 /*
- * Conventions: every function but edgevae_version, edgevae_status_name and the _free functions
- * returns an edgevae_status; EDGEVAE_STATUS_OK (0) is success, and on failure
- * edgevae_last_error() gives the calling thread's message. Handles are opaque and freed by
- * their _free function (NULL is fine); they are not safe for concurrent use. Buffers are owned
- * by the caller and followed by their length in values. No panic crosses this boundary.
+ * Conventions: every function but edgevae_version and the _free functions returns an
+ * edgevae_status; EDGEVAE_STATUS_OK (0) is success, and on failure edgevae_last_error() gives
+ * the calling thread's message. Handles are opaque and freed by their _free function (NULL is
+ * fine); they are not safe for concurrent use. Buffers are owned by the caller and followed by
+ * their length in values. No panic crosses this boundary.
+ *
+ * The status values, edgevae_status_name and the micro backend (edgevae_micro_*, with its own
+ * conventions) are declared in edgevae_micro.h, included here; libedgevae holds them too.
  */
 
 #ifndef EDGEVAE_H
@@ -17,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "edgevae_micro.h"
 
 /**
  * `edgevae_options.precision`: the fp32 graphs (the reference; CPU).
@@ -40,102 +44,6 @@
 #define EDGEVAE_PRECISION_INT8 3
 
 /**
- * What an `edgevae_` function did. `EDGEVAE_STATUS_OK` (0) is success; on any other value the
- * calling thread's last error (`edgevae_last_error`) holds a message naming the problem.
- *
- * The type is a fixed-width `int32_t`, so new values can be added without changing the ABI.
- */
-enum edgevae_status
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-    /**
-     * Success.
-     */
-    EDGEVAE_STATUS_OK = 0,
-    /**
-     * A pointer argument that must not be NULL was NULL.
-     */
-    EDGEVAE_STATUS_NULL_POINTER = 1,
-    /**
-     * An argument has an impossible value: an unknown execution provider, a precision out of
-     * range, a string that is not UTF-8, zero rows, zero passes, a misaligned buffer.
-     */
-    EDGEVAE_STATUS_INVALID_ARGUMENT = 2,
-    /**
-     * A (buffer, length) pair does not hold exactly the number of values the call needs.
-     */
-    EDGEVAE_STATUS_BUFFER_LENGTH = 3,
-    /**
-     * The caller's buffer is too small for the text asked for (`edgevae_last_error`); the size
-     * needed is written to the call's `written` argument. Also a micro call's arena that
-     * cannot hold one row (the message gives the bytes needed).
-     */
-    EDGEVAE_STATUS_BUFFER_TOO_SMALL = 4,
-    /**
-     * A file of the model directory cannot be read (missing directory, permissions).
-     */
-    EDGEVAE_STATUS_IO = 5,
-    /**
-     * `manifest.json` is not a valid edgevae manifest.
-     */
-    EDGEVAE_STATUS_MANIFEST = 6,
-    /**
-     * A graph does not match the manifest: size, SHA-256, inputs and outputs, or the manifest
-     * lists no graph for the role and precision asked for. For the micro backend: the blob is
-     * malformed (header, layer table, sections, parameters) or not the one the manifest lists.
-     */
-    EDGEVAE_STATUS_GRAPH = 7,
-    /**
-     * The ONNX Runtime shared library cannot be found or loaded.
-     */
-    EDGEVAE_STATUS_LIBRARY = 8,
-    /**
-     * The model directory has no outlier calibration (`"outlier": null`), so there is no filter.
-     */
-    EDGEVAE_STATUS_NOT_CALIBRATED = 9,
-    /**
-     * An input holds a NaN or an infinity: the filter's rows, or the noise given to a sampler.
-     */
-    EDGEVAE_STATUS_NON_FINITE_INPUT = 10,
-    /**
-     * An execution provider named in the options is not available and `strict` was set.
-     */
-    EDGEVAE_STATUS_PROVIDER_UNAVAILABLE = 11,
-    /**
-     * ONNX Runtime failed while running a graph.
-     */
-    EDGEVAE_STATUS_ONNX_RUNTIME = 12,
-    /**
-     * A bug inside edgevae panicked; the panic was caught at the C boundary.
-     */
-    EDGEVAE_STATUS_PANIC = 13,
-    /**
-     * Any other failure inside edgevae (a bug, or an error newer than this status list).
-     */
-    EDGEVAE_STATUS_INTERNAL = 14,
-    /**
-     * The model produced a NaN or an infinity where a value must be returned: a sample, or the
-     * reconstruction of an element the filter must clean. Nothing is returned; the last error
-     * names the row and column. The runtime never hands out a non-finite value.
-     */
-    EDGEVAE_STATUS_NON_FINITE_OUTPUT = 15,
-    /**
-     * The handle is in use by a call on another thread; nothing was done. Retry later, or give
-     * each thread its own sampler or filter.
-     */
-    EDGEVAE_STATUS_BUSY = 16,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum edgevae_status edgevae_status;
-#else
-typedef int32_t edgevae_status;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
  * The filter graph of a calibrated model with its thresholds, ONNX Runtime session and result
  * buffers. Opaque; made by `edgevae_filter_new`, freed by `edgevae_filter_free`.
  *
@@ -144,16 +52,6 @@ typedef int32_t edgevae_status;
  * nothing. Different filters may run on different threads at once.
  */
 typedef struct edgevae_filter edgevae_filter;
-
-/**
- * A micro blob opened against its manifest. Opaque; made by `edgevae_micro_open`, freed by
- * `edgevae_micro_free`. It borrows the caller's blob (which must stay valid and unchanged until
- * the free) and owns its parsed manifest.
- *
- * Thread-safety: calls only read the model, so any number of threads may call on one micro
- * model at once, each with its own arena and buffers.
- */
-typedef struct edgevae_micro edgevae_micro;
 
 /**
  * An opened model directory. Opaque; made by `edgevae_model_open`, freed by
@@ -349,116 +247,6 @@ edgevae_status edgevae_last_error(char *buf,
                                   size_t *written);
 
 /**
- * Opens a micro blob: parses `manifest_json` (the model's `manifest.json`, `manifest_len`
- * bytes), then checks the blob (`blob_len` bytes at `blob`, 16-byte aligned) against it:
- * header, SHA-256 and length, shapes, section bounds and alignment, finite parameters. No
- * copy of the blob is made. On success `*out` is a new handle the caller frees with
- * `edgevae_micro_free`; on failure `*out` is NULL (when `out` is not NULL).
- *
- * Errors: `NULL_POINTER`, `MANIFEST` (the JSON), `GRAPH` (the blob is not the one the
- * manifest lists, or is malformed: the message names the field, layer or section),
- * `INVALID_ARGUMENT` (the blob is not 16-byte aligned), `PANIC`.
- *
- * Thread-safety: may be called from any thread.
- *
- * # Safety
- *
- * `manifest_json` must be NULL or point to `manifest_len` readable bytes (only read during the
- * call); `blob` NULL or `blob_len` readable bytes that stay valid and unchanged until the
- * handle is freed; `out` NULL or writable.
- */
-edgevae_status edgevae_micro_open(const uint8_t *manifest_json,
-                                  size_t manifest_len,
-                                  const uint8_t *blob,
-                                  size_t blob_len,
-                                  struct edgevae_micro **out);
-
-/**
- * Writes to `*bytes` the exact scratch size, in bytes, for `max_batch` rows in one pass
- * (`micro::required_arena`). An arena 4-byte aligned of at least that size runs any `n` up to
- * `max_batch` in one pass; a smaller one runs fewer rows per pass, down to one row.
- *
- * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (`max_batch` is 0 or the size overflows), `PANIC`.
- *
- * # Safety
- *
- * `micro` must be NULL or a live handle; `bytes` NULL or writable.
- */
-edgevae_status edgevae_micro_arena_size(const struct edgevae_micro *micro,
-                                        size_t max_batch,
-                                        size_t *bytes);
-
-/**
- * Draws `n` samples with a sampler blob into `out` (`out_len` = `n * input_dim`), using
- * `arena` (`arena_len` bytes, 4-byte aligned) as scratch: the same noise and the same
- * results, within the blob's precision, as `edgevae_sampler_sample` with that seed. Makes
- * no heap allocation.
- *
- * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (`n` is 0, `n * input_dim` overflows, a filter
- * blob, arena misaligned or overlapping `out`), `BUFFER_LENGTH` (`out_len`),
- * `BUFFER_TOO_SMALL` (the arena cannot hold one row; the message gives the size needed),
- * `NON_FINITE_OUTPUT`, `PANIC`.
- *
- * # Safety
- *
- * `micro` NULL or a live handle; `arena` and `out` NULL or as many writable values as their
- * lengths say, used by nothing else during the call.
- */
-edgevae_status edgevae_micro_sample(const struct edgevae_micro *micro,
-                                    uint8_t *arena_ptr,
-                                    size_t arena_len,
-                                    size_t n,
-                                    uint64_t seed,
-                                    float *out,
-                                    size_t out_len);
-
-/**
- * Filters `n` rows of `x` (`x_len` = `n * input_dim`) with a filter blob in `passes` passes,
- * using `arena` as scratch, with the semantics and scoring code of `edgevae_filter_run`:
- * `scores` (`n`), and per element (`n * input_dim` each) `element_scores`, `mask` (1 where
- * an outlier), `cleaned` (`x` with the outliers replaced) and `reconstruction`. All buffers
- * are required and must not overlap (`cleaned` cannot be `x` here). Makes no heap allocation.
- *
- * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (`n` or `passes` 0, overflow, a sampler blob,
- * misaligned or overlapping buffers), `BUFFER_LENGTH`, `BUFFER_TOO_SMALL` (the arena),
- * `NOT_CALIBRATED`, `NON_FINITE_INPUT`, `NON_FINITE_OUTPUT`, `PANIC`.
- *
- * # Safety
- *
- * `micro` NULL or a live handle; each pointer NULL or as many values as its length says:
- * `x` readable, the others writable, none used by another thread during the call.
- */
-edgevae_status edgevae_micro_filter(const struct edgevae_micro *micro,
-                                    uint8_t *arena_ptr,
-                                    size_t arena_len,
-                                    const float *x,
-                                    size_t x_len,
-                                    size_t n,
-                                    size_t passes,
-                                    float *scores,
-                                    size_t scores_len,
-                                    float *element_scores,
-                                    size_t element_scores_len,
-                                    uint8_t *mask,
-                                    size_t mask_len,
-                                    float *cleaned,
-                                    size_t cleaned_len,
-                                    float *reconstruction,
-                                    size_t reconstruction_len);
-
-/**
- * Frees a micro handle (not the blob, which is the caller's). NULL is fine. Must not be
- * called twice with the same value.
- *
- * Thread-safety: no other thread may use `micro` during or after the call.
- *
- * # Safety
- *
- * `micro` must be NULL or a handle from `edgevae_micro_open` not yet freed.
- */
-void edgevae_micro_free(struct edgevae_micro *micro);
-
-/**
  * Opens the model directory `dir` (made by `edgevae export`): reads and validates
  * `manifest.json` and loads the ONNX Runtime library (once per process). The graphs are
  * loaded and checked against the manifest by `edgevae_sampler_new` and `edgevae_filter_new`.
@@ -601,14 +389,6 @@ edgevae_status edgevae_sampler_sample(struct edgevae_sampler *sampler,
  * `sampler` must be NULL or a sampler from `edgevae_sampler_new` not yet freed.
  */
 void edgevae_sampler_free(struct edgevae_sampler *sampler);
-
-/**
- * The name of a status value as a static NUL-terminated string (`"EDGEVAE_STATUS_OK"`, ...),
- * or `"EDGEVAE_STATUS_UNKNOWN"` for a value that is not a status. Never NULL; do not free.
- *
- * Thread-safety: may be called from any thread at any time.
- */
-const char *edgevae_status_name(int32_t status);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -6,6 +6,7 @@ use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
+use ::edgevae_micro::checks;
 use edgevae_runtime::RuntimeError;
 
 use crate::error_slot;
@@ -34,11 +35,16 @@ impl Error {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(edgevae_status::InvalidArgument, message)
     }
+
+    /// A refused pointer; `what` is the parameter's name.
+    pub fn pointer(fault: checks::PointerFault, what: &str) -> Self {
+        Self::new(fault.status(), fault.describe(what).to_string())
+    }
 }
 
 impl From<RuntimeError> for Error {
     fn from(e: RuntimeError) -> Self {
-        Self::new(edgevae_status::of(&e), e.to_string())
+        Self::new(crate::status::of(&e), e.to_string())
     }
 }
 
@@ -84,12 +90,7 @@ pub(crate) fn run_quiet(body: impl FnOnce() -> Result<(), Error>) -> edgevae_sta
 
 /// Checks that an output pointer is not NULL and is aligned for `T`; nothing is written.
 pub(crate) fn out_ptr<T>(ptr: *mut T, what: &str) -> Result<*mut T, Error> {
-    if ptr.is_null() {
-        return Err(Error::null(what));
-    }
-    if !ptr.is_aligned() {
-        return Err(Error::invalid(format!("{what} is not aligned")));
-    }
+    checks::check_ptr(ptr.cast_const()).map_err(|f| Error::pointer(f, what))?;
     Ok(ptr)
 }
 
@@ -128,28 +129,7 @@ pub(crate) fn check_buffer<T>(
     expected: usize,
     what: &str,
 ) -> Result<(), Error> {
-    if ptr.is_null() {
-        return Err(Error::null(what));
-    }
-    if len != expected {
-        return Err(Error::new(
-            edgevae_status::BufferLength,
-            format!("{what} holds {len} values, {expected} expected"),
-        ));
-    }
-    if !ptr.is_aligned() {
-        return Err(Error::invalid(format!("{what} is not aligned")));
-    }
-    if len
-        .checked_mul(size_of::<T>())
-        .is_none_or(|b| b > isize::MAX as usize)
-    {
-        return Err(Error::new(
-            edgevae_status::BufferLength,
-            format!("{what} of {len} values is larger than memory"),
-        ));
-    }
-    Ok(())
+    checks::check_buffer(ptr, len, expected).map_err(|f| Error::pointer(f, what))
 }
 
 /// A slice from a C (pointer, length) pair holding exactly `expected` values.

@@ -1,11 +1,12 @@
-//! include/edgevae.h is what cbindgen makes of the crate today: the committed header never
-//! drifts from the Rust signatures. `EDGEVAE_BLESS=1` rewrites it.
+//! include/edgevae.h and include/edgevae_micro.h are what cbindgen makes of their crates today
+//! (`edgevae-ffi`, and `edgevae-micro-ffi` in micro/): the committed headers never drift from
+//! the Rust signatures. `EDGEVAE_BLESS=1` rewrites them.
 
 use std::path::Path;
 
-#[test]
-fn header_is_up_to_date() {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+/// Generates the header of the crate at `crate_dir` with its cbindgen.toml and compares it
+/// with the committed `header` (or writes it, under EDGEVAE_BLESS=1).
+fn check(crate_dir: &Path, header: &Path) {
     let config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let bindings = cbindgen::Builder::new()
@@ -17,12 +18,11 @@ fn header_is_up_to_date() {
     bindings.write(&mut generated);
     let generated = String::from_utf8(generated).expect("header is UTF-8");
 
-    let path = crate_dir.join("include").join("edgevae.h");
     if std::env::var_os("EDGEVAE_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &generated).expect("write include/edgevae.h");
+        std::fs::write(header, &generated).expect("write the header");
         return;
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let committed = std::fs::read_to_string(header).unwrap_or_default();
     if committed != generated {
         let first = committed
             .lines()
@@ -32,10 +32,25 @@ fn header_is_up_to_date() {
         panic!(
             "{} is out of date (first difference at line {}: committed {:?}, generated {:?}); \
              run `EDGEVAE_BLESS=1 cargo test -p edgevae-ffi --test header` to regenerate",
-            path.display(),
+            header.display(),
             first + 1,
             committed.lines().nth(first).unwrap_or("<end>"),
             generated.lines().nth(first).unwrap_or("<end>"),
         );
     }
+}
+
+#[test]
+fn header_is_up_to_date() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    check(crate_dir, &crate_dir.join("include/edgevae.h"));
+}
+
+#[test]
+fn micro_header_is_up_to_date() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    check(
+        &crate_dir.join("micro"),
+        &crate_dir.join("include/edgevae_micro.h"),
+    );
 }

@@ -92,8 +92,9 @@ fn sample_and_filter_allocate_nothing_after_warm_up() {
     }
 }
 
-/// `edgevae_micro_sample` and `edgevae_micro_filter` allocate nothing at all, not even on the
-/// first call: the caller owns the blob, the arena and every buffer.
+/// `edgevae_micro_sample` and `edgevae_micro_filter`, as libedgevae links them, allocate
+/// nothing at all, not even on the first call: the caller owns the handle, the blob, the arena
+/// and every buffer.
 #[test]
 fn micro_calls_allocate_nothing() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/quickstart");
@@ -110,27 +111,32 @@ fn micro_calls_allocate_nothing() {
     };
     let (sampler_words, sampler_len) = place(read("sampler_micro_int8.bin"));
     let (filter_words, filter_len) = place(read("filter_micro_int8.bin"));
-    let (mut sampler, mut filter) = (null_mut(), null_mut());
-    // SAFETY: live buffers with their lengths, outliving the handles; writable out-parameters.
+    // The handles: caller storage, allocated before counting starts.
+    let (mut sampler, mut filter) = (
+        Box::new(edgevae_micro::new()),
+        Box::new(edgevae_micro::new()),
+    );
+    // SAFETY: writable handles; live buffers with their lengths, outliving the handles' use.
     unsafe {
-        let open = |words: &[u128], len, out| {
+        let open = |micro: &mut edgevae_micro, words: &[u128], len| {
             edgevae_micro_open(
+                micro,
                 manifest.as_ptr(),
                 manifest.len(),
                 words.as_ptr().cast(),
                 len,
-                out,
             )
         };
         assert_eq!(
-            open(&sampler_words, sampler_len, &mut sampler),
+            open(&mut sampler, &sampler_words, sampler_len),
             edgevae_status::Ok
         );
         assert_eq!(
-            open(&filter_words, filter_len, &mut filter),
+            open(&mut filter, &filter_words, filter_len),
             edgevae_status::Ok
         );
     }
+    let (sampler, filter): (&edgevae_micro, &edgevae_micro) = (&sampler, &filter);
     let (n, d) = (4usize, 784usize);
     let mut arena = vec![0u32; 64 * 1024];
     let arena_len = arena.len() * 4;
@@ -180,10 +186,5 @@ fn micro_calls_allocate_nothing() {
             (edgevae_status::Ok, 0),
             "micro filter"
         );
-    }
-    // SAFETY: handles from edgevae_micro_open, freed once, before their blobs.
-    unsafe {
-        edgevae_micro_free(filter);
-        edgevae_micro_free(sampler);
     }
 }

@@ -1,0 +1,419 @@
+//! The `edgevae_micro_*` functions: open a blob against its manifest into caller storage, size
+//! the scratch arena, sample, filter, read the last error, close.
+
+use core::ffi::c_char;
+
+use edgevae_runtime::core::Manifest;
+use edgevae_runtime::micro::{MicroFilterOutput, MicroModel};
+
+use crate::checks::{check_buffer, check_ptr};
+use crate::fault::{Cause, Fault};
+use crate::handle::{self, edgevae_micro, Opened};
+use crate::status::edgevae_status;
+
+/// Runs `body` on the open handle `micro`: a failure's message is kept in the handle, prefixed
+/// with `function`, and its status returned. A NULL or never-opened handle has nowhere to keep
+/// a message: those give the status only.
+///
+/// # Safety
+///
+/// `micro` must be NULL or point to a readable `edgevae_micro` that is not being opened or
+/// closed meanwhile, whose blob is still valid.
+unsafe fn on_open(
+    micro: *const edgevae_micro,
+    function: &str,
+    body: impl FnOnce(&Opened, &MicroModel<'static>) -> Result<(), Fault>,
+) -> edgevae_status {
+    // SAFETY: forwarded caller contract.
+    let result = unsafe { handle::opened(micro) }.and_then(|opened| match &opened.model {
+        Some(model) => body(opened, model),
+        None => Err(Fault::invalid("micro has no model")),
+    });
+    match result {
+        Ok(()) => edgevae_status::Ok,
+        Err(fault) => {
+            // SAFETY: as above.
+            if let Some(slot) = unsafe { handle::slot(micro) } {
+                slot.set(function, &fault.cause);
+            }
+            fault.status
+        }
+    }
+}
+
+/// A slice from a C (pointer, length) pair holding exactly `expected` values.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or point to `len` initialised values nothing mutates during `'a`.
+unsafe fn in_slice<'a, T>(
+    ptr: *const T,
+    len: usize,
+    expected: usize,
+    what: &'static str,
+) -> Result<&'a [T], Fault> {
+    check_buffer(ptr, len, expected).map_err(|f| Fault::pointer(f, what))?;
+    // SAFETY: not NULL, aligned, `len` values of at most isize::MAX bytes (checked); readable
+    // and unmutated by the caller's contract.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// A mutable slice from a C (pointer, length) pair holding exactly `expected` values.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or point to `len` writable values (f32 or u8: every bit pattern valid)
+/// that nothing else uses during `'a`.
+unsafe fn out_slice<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    expected: usize,
+    what: &'static str,
+) -> Result<&'a mut [T], Fault> {
+    check_buffer(ptr, len, expected).map_err(|f| Fault::pointer(f, what))?;
+    // SAFETY: not NULL, aligned, `len` values of at most isize::MAX bytes (checked); writable
+    // and exclusive by the caller's contract.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Fails when two of the caller's buffers share memory: the call would read and write the
+/// same bytes through different slices.
+fn disjoint(buffers: &[(&'static str, usize, usize)]) -> Result<(), Fault> {
+    for (i, (a, a_start, a_len)) in buffers.iter().enumerate() {
+        for (b, b_start, b_len) in &buffers[i + 1..] {
+            if *a_start < b_start.saturating_add(*b_len)
+                && *b_start < a_start.saturating_add(*a_len)
+            {
+                return Err(Fault::of(
+                    edgevae_status::InvalidArgument,
+                    Cause::Overlap(a, b),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn span<T>(what: &'static str, ptr: *const T, len: usize) -> (&'static str, usize, usize) {
+    (what, ptr as usize, len.saturating_mul(size_of::<T>()))
+}
+
+/// `n * input_dim`: the values of `n` rows; `n` = 0 is the error `if_empty`.
+fn row_values(manifest: &Manifest, n: usize, if_empty: &'static str) -> Result<usize, Fault> {
+    if n == 0 {
+        return Err(Fault::invalid(if_empty));
+    }
+    let dim = manifest.input_dim as usize;
+    n.checked_mul(dim).ok_or(Fault::of(
+        edgevae_status::InvalidArgument,
+        Cause::Overflow { n, dim },
+    ))
+}
+
+/// Opens a micro blob into the caller's handle `micro`: parses `manifest_json` (the model's
+/// `manifest.json`, `manifest_len` bytes) into the handle, then checks the blob (`blob_len`
+/// bytes at `blob`, 16-byte aligned) against it: header, SHA-256 and length, shapes, section
+/// bounds and alignment, finite parameters. No copy of the blob is made, and nothing is
+/// allocated. On failure the handle keeps the message (`edgevae_micro_error`) and refuses
+/// other calls until opened again.
+///
+/// Errors: `NULL_POINTER`, `MANIFEST` (the JSON), `GRAPH` (the blob is not the one the
+/// manifest lists, or is malformed: the message names the field, layer or section),
+/// `INVALID_ARGUMENT` (the blob or the handle is misaligned).
+///
+/// Thread-safety: no other call may use `micro` meanwhile.
+///
+/// # Safety
+///
+/// `micro` must be NULL or point to a writable `edgevae_micro`; `manifest_json` NULL or
+/// `manifest_len` readable bytes (only read during the call); `blob` NULL or `blob_len`
+/// readable bytes that stay valid and unchanged until the handle is closed.
+#[no_mangle]
+pub unsafe extern "C" fn edgevae_micro_open(
+    micro: *mut edgevae_micro,
+    manifest_json: *const u8,
+    manifest_len: usize,
+    blob: *const u8,
+    blob_len: usize,
+) -> edgevae_status {
+    // SAFETY: NULL or writable and unshared (caller contract); checked for NULL and alignment.
+    let opened = match unsafe { handle::reset(micro) } {
+        Ok(opened) => opened,
+        Err(fault) => return fault.status,
+    };
+    let result = (|| -> Result<(), Fault> {
+        // SAFETY: NULL or `manifest_len` readable bytes (caller contract), checked.
+        let json = unsafe { in_slice(manifest_json, manifest_len, manifest_len, "manifest_json") }?;
+        Manifest::parse_into(json, &mut opened.manifest)
+            .map_err(|e| Fault::of(edgevae_status::Manifest, Cause::Manifest(e)))?;
+        // SAFETY: NULL or `blob_len` readable bytes that outlive the handle unchanged (caller
+        // contract), checked; 'static stands for "until edgevae_micro_close".
+        let blob: &'static [u8] = unsafe { in_slice(blob, blob_len, blob_len, "blob") }?;
+        // SAFETY: the manifest lives in the handle, which does not move while open (every call
+        // checks its address) and is not written again until the next open or the close,
+        // both of which drop the model first; 'static stands for "while the handle is open".
+        let manifest: &'static Manifest = unsafe { &*core::ptr::from_ref(&opened.manifest) };
+        opened.model = Some(MicroModel::from_blob(blob, manifest)?);
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            opened.mark_open();
+            edgevae_status::Ok
+        }
+        Err(fault) => {
+            opened.message.set("edgevae_micro_open", &fault.cause);
+            fault.status
+        }
+    }
+}
+
+/// Writes to `*bytes` the exact scratch size, in bytes, for `max_batch` rows in one pass
+/// (`micro::required_arena`). An arena 4-byte aligned of at least that size runs any `n` up to
+/// `max_batch` in one pass; a smaller one runs fewer rows per pass, down to one row.
+///
+/// Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (`max_batch` is 0, the size overflows, the
+/// handle is not open).
+///
+/// # Safety
+///
+/// `micro` must be NULL or an `edgevae_micro` not being opened or closed meanwhile; `bytes`
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn edgevae_micro_arena_size(
+    micro: *const edgevae_micro,
+    max_batch: usize,
+    bytes: *mut usize,
+) -> edgevae_status {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        on_open(micro, "edgevae_micro_arena_size", |_, model| {
+            check_ptr(bytes).map_err(|f| Fault::pointer(f, "bytes"))?;
+            if max_batch == 0 {
+                return Err(Fault::invalid("max_batch is 0"));
+            }
+            let size = model.required_arena(max_batch)?;
+            // SAFETY: not NULL and aligned (checked), writable by the caller's contract.
+            bytes.write(size);
+            Ok(())
+        })
+    }
+}
+
+/// Draws `n` samples with a sampler blob into `out` (`out_len` = `n * input_dim`), using
+/// `arena` (`arena_len` bytes, 4-byte aligned) as scratch: the same noise and the same
+/// results, within the blob's precision, as `libedgevae`'s `edgevae_sampler_sample` with that
+/// seed. Makes no heap allocation.
+///
+/// Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (`n` is 0, `n * input_dim` overflows, a filter
+/// blob, arena misaligned or overlapping `out`, the handle not open), `BUFFER_LENGTH`
+/// (`out_len`), `BUFFER_TOO_SMALL` (the arena cannot hold one row; the message gives the size
+/// needed), `NON_FINITE_OUTPUT`.
+///
+/// # Safety
+///
+/// `micro` NULL or an `edgevae_micro` not being opened or closed meanwhile; `arena` and `out`
+/// NULL or as many writable values as their lengths say, used by nothing else during the call.
+#[no_mangle]
+pub unsafe extern "C" fn edgevae_micro_sample(
+    micro: *const edgevae_micro,
+    arena: *mut u8,
+    arena_len: usize,
+    n: usize,
+    seed: u64,
+    out: *mut f32,
+    out_len: usize,
+) -> edgevae_status {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        on_open(micro, "edgevae_micro_sample", |opened, model| {
+            let len = row_values(&opened.manifest, n, "n is 0: draw at least one sample")?;
+            check_buffer(out, out_len, len).map_err(|f| Fault::pointer(f, "out"))?;
+            check_buffer(arena, arena_len, arena_len).map_err(|f| Fault::pointer(f, "arena"))?;
+            disjoint(&[span("arena", arena, arena_len), span("out", out, out_len)])?;
+            // SAFETY: checked (not NULL, length, alignment, disjoint); writable and exclusive
+            // by the caller's contract.
+            let (arena, out) = (
+                out_slice(arena, arena_len, arena_len, "arena")?,
+                out_slice(out, out_len, len, "out")?,
+            );
+            model.sample_into(arena, n, seed, out)?;
+            Ok(())
+        })
+    }
+}
+
+/// Filters `n` rows of `x` (`x_len` = `n * input_dim`) with a filter blob in `passes` passes,
+/// using `arena` as scratch, with the semantics and scoring code of `libedgevae`'s
+/// `edgevae_filter_run`: `scores` (`n`), and per element (`n * input_dim` each)
+/// `element_scores`, `mask` (1 where an outlier), `cleaned` (`x` with the outliers replaced)
+/// and `reconstruction`. All buffers are required and must not overlap (`cleaned` cannot be
+/// `x` here). Makes no heap allocation.
+///
+/// Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (`n` or `passes` 0, overflow, a sampler blob,
+/// misaligned or overlapping buffers, the handle not open), `BUFFER_LENGTH`,
+/// `BUFFER_TOO_SMALL` (the arena), `NOT_CALIBRATED`, `NON_FINITE_INPUT`, `NON_FINITE_OUTPUT`.
+///
+/// # Safety
+///
+/// `micro` NULL or an `edgevae_micro` not being opened or closed meanwhile; each pointer NULL
+/// or as many values as its length says: `x` readable, the others writable, none used by
+/// another thread during the call.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn edgevae_micro_filter(
+    micro: *const edgevae_micro,
+    arena: *mut u8,
+    arena_len: usize,
+    x: *const f32,
+    x_len: usize,
+    n: usize,
+    passes: usize,
+    scores: *mut f32,
+    scores_len: usize,
+    element_scores: *mut f32,
+    element_scores_len: usize,
+    mask: *mut u8,
+    mask_len: usize,
+    cleaned: *mut f32,
+    cleaned_len: usize,
+    reconstruction: *mut f32,
+    reconstruction_len: usize,
+) -> edgevae_status {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        on_open(micro, "edgevae_micro_filter", |opened, model| {
+            let len = row_values(&opened.manifest, n, "n is 0: give at least one row")?;
+            let checks = [
+                ("arena", check_buffer(arena, arena_len, arena_len)),
+                ("x", check_buffer(x, x_len, len)),
+                ("scores", check_buffer(scores, scores_len, n)),
+                (
+                    "element_scores",
+                    check_buffer(element_scores, element_scores_len, len),
+                ),
+                ("mask", check_buffer(mask, mask_len, len)),
+                ("cleaned", check_buffer(cleaned, cleaned_len, len)),
+                (
+                    "reconstruction",
+                    check_buffer(reconstruction, reconstruction_len, len),
+                ),
+            ];
+            for (what, check) in checks {
+                check.map_err(|f| Fault::pointer(f, what))?;
+            }
+            disjoint(&[
+                span("arena", arena, arena_len),
+                span("x", x, x_len),
+                span("scores", scores, scores_len),
+                span("element_scores", element_scores, element_scores_len),
+                span("mask", mask, mask_len),
+                span("cleaned", cleaned, cleaned_len),
+                span("reconstruction", reconstruction, reconstruction_len),
+            ])?;
+            // SAFETY: every pointer checked (not NULL, exact length, aligned) and pairwise
+            // disjoint; readable (x) or writable and exclusive (the rest) by the caller's
+            // contract.
+            let (arena, x, out) = (
+                out_slice(arena, arena_len, arena_len, "arena")?,
+                in_slice(x, x_len, len, "x")?,
+                MicroFilterOutput {
+                    scores: out_slice(scores, scores_len, n, "scores")?,
+                    element_scores: out_slice(
+                        element_scores,
+                        element_scores_len,
+                        len,
+                        "element_scores",
+                    )?,
+                    mask: out_slice(mask, mask_len, len, "mask")?,
+                    cleaned: out_slice(cleaned, cleaned_len, len, "cleaned")?,
+                    reconstruction: out_slice(
+                        reconstruction,
+                        reconstruction_len,
+                        len,
+                        "reconstruction",
+                    )?,
+                },
+            );
+            model.filter_into(arena, x, n, passes, out)?;
+            Ok(())
+        })
+    }
+}
+
+/// Copies the message of the last failed call on `micro` (its open included) into `buf`
+/// (`len` bytes), NUL-terminated, with the semantics of `libedgevae`'s `edgevae_last_error`:
+/// successful calls leave it unchanged; the empty string when no call failed.
+///
+/// Returns:
+/// - `EDGEVAE_STATUS_OK`: the whole message and its NUL fit; `*written` is the message length
+///   in bytes, without the NUL.
+/// - `EDGEVAE_STATUS_BUFFER_TOO_SMALL`: `buf` holds as much of the message as fits (cut at a
+///   UTF-8 character boundary) and a NUL, unless `len` is 0; `*written` is the buffer size the
+///   whole message needs, NUL included.
+/// - `EDGEVAE_STATUS_NULL_POINTER`: `micro` or `written` is NULL, or `buf` is NULL with
+///   `len` > 0.
+/// - `EDGEVAE_STATUS_INVALID_ARGUMENT`: `micro` was never opened (no message there).
+/// - `EDGEVAE_STATUS_BUSY`: another thread is writing or reading the message this instant.
+///
+/// # Safety
+///
+/// `micro` must be NULL or an `edgevae_micro` not being opened or closed meanwhile; `buf` NULL
+/// or `len` writable bytes; `written` NULL or a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn edgevae_micro_error(
+    micro: *const edgevae_micro,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> edgevae_status {
+    if micro.is_null() || written.is_null() || (buf.is_null() && len > 0) {
+        return edgevae_status::NullPointer;
+    }
+    if !written.is_aligned() {
+        return edgevae_status::InvalidArgument;
+    }
+    // SAFETY: forwarded caller contract.
+    let Some(slot) = (unsafe { handle::slot(micro) }) else {
+        return edgevae_status::InvalidArgument;
+    };
+    let Some(message) = slot.get() else {
+        return edgevae_status::Busy;
+    };
+    let message = message.as_str();
+    let needed = message.len() + 1;
+    let fits = needed <= len;
+    if len > 0 {
+        let mut end = message.len().min(len - 1);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        // SAFETY: `buf` is not NULL (checked) and holds `len` writable bytes; `end + 1 <= len`
+        // bytes are written, from a copy on this stack, which cannot overlap them.
+        unsafe {
+            core::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), end);
+            buf.add(end).write(0);
+        }
+    }
+    // SAFETY: not NULL and aligned (checked), writable by the caller's contract.
+    unsafe { written.write(if fits { message.len() } else { needed }) };
+    if fits {
+        edgevae_status::Ok
+    } else {
+        edgevae_status::BufferTooSmall
+    }
+}
+
+/// Ends the use of `micro` (nothing to free: the handle and the blob are the caller's). Later
+/// calls on it are refused until it is opened again. NULL and never-opened handles are fine.
+///
+/// Thread-safety: no other call may use `micro` meanwhile.
+///
+/// # Safety
+///
+/// `micro` must be NULL or point to a writable `edgevae_micro`.
+#[no_mangle]
+pub unsafe extern "C" fn edgevae_micro_close(micro: *mut edgevae_micro) {
+    // SAFETY: forwarded caller contract.
+    unsafe { handle::close(micro) }
+}
