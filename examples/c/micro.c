@@ -105,10 +105,11 @@ int main(int argc, char **argv) {
     size_t written = 0;
     edgevae_micro_error(&filter, message, sizeof message, &written);
     printf("arena one byte short: %s: %s\n", edgevae_status_name(s), message);
+    const int short_arena_refused = s == EDGEVAE_STATUS_BUFFER_TOO_SMALL;
 
-    edgevae_micro_close(&filter);
-    edgevae_micro_close(&sampler);
+    if ((s = edgevae_micro_close(&filter)) != EDGEVAE_STATUS_OK) fail("close", &filter, s);
+    if ((s = edgevae_micro_close(&sampler)) != EDGEVAE_STATUS_OK) fail("close", &sampler, s);
     free(filter_blob);
     free(sampler_blob);
-    return s == EDGEVAE_STATUS_BUFFER_TOO_SMALL ? 0 : 1;
+    return short_arena_refused ? 0 : 1;
 }

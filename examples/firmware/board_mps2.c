@@ -71,7 +71,9 @@ static void hard_fault(void) {
     board_exit(1);
 }
 
-__attribute__((noreturn)) static void reset(void) {
+/* Global, so that link.ld's ENTRY names it (debuggers and flash tools start there). */
+__attribute__((noreturn)) void Reset_Handler(void);
+__attribute__((noreturn)) void Reset_Handler(void) {
     /* The FPU first: main.c and the library use single-precision floating point. */
     *(volatile uint32_t *)0xE000ED88u |= 0xfu << 20;
     __asm__ volatile("dsb\n\tisb" ::: "memory");
@@ -93,6 +95,6 @@ __attribute__((section(".vectors"), used)) static const struct {
     handler handlers[15];
 } vectors = {
     &_stack_top,
-    {reset, hard_fault, hard_fault, hard_fault, hard_fault, hard_fault, 0, 0, 0, 0, hard_fault,
+    {Reset_Handler, hard_fault, hard_fault, hard_fault, hard_fault, hard_fault, 0, 0, 0, 0, hard_fault,
      hard_fault, 0, hard_fault, hard_fault},
 };

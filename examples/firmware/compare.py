@@ -1,6 +1,7 @@
 """Compares the firmware's output on the device (qemu's Cortex-M4) with the same program's on the
-host: every "name index value" line must be on both, f32 values (8 hex digits) within the
-tolerance, integers and "error" lines equal. "# " lines are reported, not compared.
+host: every "name index value" line must be on both, f32 values ("0x" and their 8 hex digits)
+within the tolerance, integers and "error" lines equal; any other line is a problem. "# " lines
+are reported, not compared. Also counts the values that differ in any bit.
 
     python3 compare.py HOST_OUTPUT DEVICE_OUTPUT
 """
@@ -22,14 +23,18 @@ def parse(path):
             elif line.startswith("error "):
                 errors.append(line)
             elif line:
-                name, index, value = line.split(" ")
+                parts = line.split(" ")
+                if len(parts) != 3 or not parts[1].isdigit():
+                    errors.append(f"unexpected line: {line}")
+                    continue
+                name, index, value = parts
                 values[(name, int(index))] = value
     return values, errors, notes
 
 
 def as_number(value):
-    if len(value) == 8 and all(c in "0123456789abcdef" for c in value):
-        return struct.unpack("<f", bytes.fromhex(value)[::-1])[0], True
+    if value.startswith("0x"):
+        return struct.unpack(">f", bytes.fromhex(value[2:]))[0], True
     return int(value), False
 
 
@@ -40,8 +45,9 @@ def main(host_path, device_path):
     if set(host) != set(device):
         problems.append(f"different lines: host only {sorted(set(host) - set(device))[:5]}, "
                         f"device only {sorted(set(device) - set(host))[:5]}")
-    worst = {}
+    worst, differing_bits = {}, 0
     for key in sorted(set(host) & set(device)):
+        differing_bits += host[key] != device[key]
         (h, is_float), (d, _) = as_number(host[key]), as_number(device[key])
         if is_float:
             diff = abs(h - d)
@@ -58,7 +64,7 @@ def main(host_path, device_path):
         print(line[2:])
     for name, diff in sorted(worst.items()):
         print(f"{name}: largest |host - device| {diff:.3g}")
-    print(f"{len(host)} values compared, {len(problems)} problems")
+    print(f"{len(host)} values compared, {differing_bits} differ in any bit, {len(problems)} problems")
     for p in problems[:20]:
         print("MISMATCH", p)
     return 1 if problems else 0

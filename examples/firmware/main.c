@@ -5,7 +5,7 @@
  * arena to show the error path, and prints every value as its IEEE bits, so that the host's run
  * of the same program (board_host.c) can be compared with the device's (compare.py).
  *
- * Lines: "name index value" (value: 8 hex digits of an f32, or a decimal), "error ..." (the
+ * Lines: "name index value" (value: 0x and 8 hex digits of an f32, or a decimal), "error ..." (the
  * status and the handle's message), and "# ..." (sizes, counts: reported, not compared). */
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +74,7 @@ static void line_f32(const char *name, uint32_t i, float v) {
     *at++ = ' ';
     at = put_dec(at, i);
     *at++ = ' ';
+    at = put_str(at, "0x");
     at = put_hex(at, pun.bits);
     *at++ = '\n';
     *at = 0;
@@ -111,6 +112,11 @@ static int fail(const char *what, edgevae_status status) {
     return 1;
 }
 
+static int too_small(size_t bytes) {
+    note("FAILED: the static arena is smaller than edgevae_micro_arena_size's", (uint32_t)bytes);
+    return 1;
+}
+
 static edgevae_status open_blob(const uint8_t *blob, const uint8_t *end) {
     return edgevae_micro_open(&micro, manifest_json, (size_t)(manifest_json_end - manifest_json),
                               blob, (size_t)(end - blob));
@@ -127,14 +133,15 @@ int main(void) {
     if (s != EDGEVAE_STATUS_OK) return fail("open sampler: ", s);
     size_t bytes = 0;
     s = edgevae_micro_arena_size(&micro, 1, &bytes);
-    if (s != EDGEVAE_STATUS_OK || bytes > sizeof arena) return fail("sampler arena: ", s);
+    if (s != EDGEVAE_STATUS_OK) return fail("sampler arena: ", s);
+    if (bytes > sizeof arena) return too_small(bytes);
     line_dec("sampler_arena", 0, (uint32_t)bytes);
     board_count_start();
     s = edgevae_micro_sample(&micro, (uint8_t *)arena, bytes, 1, SEED, x, D);
     uint32_t sample_count = board_count();
     if (s != EDGEVAE_STATUS_OK) return fail("sample: ", s);
     for (uint32_t i = 0; i < D; i++) line_f32("sample", i, x[i]);
-    edgevae_micro_close(&micro);
+    if ((s = edgevae_micro_close(&micro)) != EDGEVAE_STATUS_OK) return fail("close: ", s);
 
     x[300] = 1.0f - x[300];
     x[500] = 1.0f - x[500];
@@ -143,7 +150,8 @@ int main(void) {
     uint32_t open_filter_count = board_count();
     if (s != EDGEVAE_STATUS_OK) return fail("open filter: ", s);
     s = edgevae_micro_arena_size(&micro, 1, &bytes);
-    if (s != EDGEVAE_STATUS_OK || bytes > sizeof arena) return fail("filter arena: ", s);
+    if (s != EDGEVAE_STATUS_OK) return fail("filter arena: ", s);
+    if (bytes > sizeof arena) return too_small(bytes);
     line_dec("filter_arena", 0, (uint32_t)bytes);
     float score = 0;
     board_count_start();
@@ -161,8 +169,8 @@ int main(void) {
     s = edgevae_micro_filter(&micro, (uint8_t *)arena, bytes - 1, x, D, 1, PASSES, &score, 1,
                              element_scores, D, mask, D, cleaned, D, reconstruction, D);
     report("error one byte short: ", s);
-    edgevae_micro_close(&micro);
     if (s != EDGEVAE_STATUS_BUFFER_TOO_SMALL) return 1;
+    if ((s = edgevae_micro_close(&micro)) != EDGEVAE_STATUS_OK) return fail("close: ", s);
 
     note("instructions: open the sampler blob (SHA-256 included)", open_count);
     note("instructions: sample 1 row", sample_count);

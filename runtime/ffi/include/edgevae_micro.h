@@ -3,10 +3,11 @@
  * allocator and no ONNX Runtime. Link libedgevae_micro.a (bare metal, e.g. built for
  * thumbv7em-none-eabihf) or libedgevae (which holds the same functions).
  *
- * Conventions: every function but edgevae_status_name and edgevae_micro_close returns an
- * edgevae_status; EDGEVAE_STATUS_OK (0) is success. A handle is an edgevae_micro the caller
- * allocates (no heap); after a failure it keeps a message, read with edgevae_micro_error.
- * Buffers are owned by the caller and followed by their length in values. Nothing unwinds.
+ * Conventions: every function but edgevae_status_name returns an edgevae_status;
+ * EDGEVAE_STATUS_OK (0) is success. A handle is an edgevae_micro the caller allocates, zeroed
+ * (no heap), opened in place and closed before its storage goes; after a failure it keeps a
+ * message, read with edgevae_micro_error. Buffers are owned by the caller and followed by
+ * their length in values. Nothing unwinds.
  */
 
 #ifndef EDGEVAE_MICRO_H
@@ -134,18 +135,21 @@ typedef int32_t edgevae_status;
 #endif // __cplusplus
 
 /**
- * A micro blob opened against its manifest. The caller allocates it (`static edgevae_micro
- * sampler;`, or on the stack: about 20 KiB) and opens it with `edgevae_micro_open`; it holds
- * no heap memory, and `edgevae_micro_close` ends its use. After a failed call it keeps a
- * message naming the problem (`edgevae_micro_error`).
+ * A micro blob opened against its manifest: 22,528 bytes the caller allocates, zeroed
+ * (`static edgevae_micro sampler;`, or `edgevae_micro h = {0};` on a stack), and opens with
+ * `edgevae_micro_open`; it holds no heap memory, and `edgevae_micro_close` ends its use (call
+ * it before the storage goes away: a stale open handle left on a stack could be mistaken for
+ * a live one). After a failed call it keeps a message naming the problem
+ * (`edgevae_micro_error`).
  *
  * Do not copy or move it after opening: it refers to itself (a moved handle is refused with
  * `EDGEVAE_STATUS_INVALID_ARGUMENT`). It borrows the caller's blob, which must stay valid and
  * unchanged until the close.
  *
- * Thread-safety: sampling and filtering only read the model, so any number of threads may
- * call on one handle at once, each with its own arena and buffers; open and close must not
- * overlap any other call on the handle.
+ * Thread-safety: sampling and filtering only read the model, so any number of threads (or an
+ * interrupt handler) may call on one handle at once, each with its own arena and buffers. An
+ * open or close that finds a call in progress returns `EDGEVAE_STATUS_BUSY` and does nothing,
+ * and so does a call that finds an open or close in progress.
  */
 typedef struct edgevae_micro {
     uint64_t words[EDGEVAE_MICRO_WORDS];
@@ -167,11 +171,13 @@ extern "C" {
  * manifest lists, or is malformed: the message names the field, layer or section),
  * `INVALID_ARGUMENT` (the blob or the handle is misaligned).
  *
- * Thread-safety: no other call may use `micro` meanwhile.
+ * `EDGEVAE_STATUS_BUSY`, and nothing done, while another call is in progress on `micro`.
+ * Opening an open handle replaces its model (the old blob is no longer borrowed).
  *
  * # Safety
  *
- * `micro` must be NULL or point to a writable `edgevae_micro`; `manifest_json` NULL or
+ * `micro` must be NULL or point to a zeroed or opened, writable `edgevae_micro` that stays
+ * where it is until closed; `manifest_json` NULL or
  * `manifest_len` readable bytes (only read during the call); `blob` NULL or `blob_len`
  * readable bytes that stay valid and unchanged until the handle is closed.
  */
@@ -191,8 +197,8 @@ edgevae_status edgevae_micro_open(struct edgevae_micro *micro,
  *
  * # Safety
  *
- * `micro` must be NULL or an `edgevae_micro` not being opened or closed meanwhile; `bytes`
- * NULL or writable.
+ * `micro` must be NULL or a zeroed or opened `edgevae_micro` whose blob is still valid;
+ * `bytes` NULL or writable.
  */
 edgevae_status edgevae_micro_arena_size(const struct edgevae_micro *micro,
                                         size_t max_batch,
@@ -211,8 +217,9 @@ edgevae_status edgevae_micro_arena_size(const struct edgevae_micro *micro,
  *
  * # Safety
  *
- * `micro` NULL or an `edgevae_micro` not being opened or closed meanwhile; `arena` and `out`
- * NULL or as many writable values as their lengths say, used by nothing else during the call.
+ * `micro` NULL or a zeroed or opened `edgevae_micro` whose blob is still valid; `arena` and
+ * `out` NULL or as many writable values as their lengths say, used by nothing else during the
+ * call.
  */
 edgevae_status edgevae_micro_sample(const struct edgevae_micro *micro,
                                     uint8_t *arena,
@@ -236,8 +243,8 @@ edgevae_status edgevae_micro_sample(const struct edgevae_micro *micro,
  *
  * # Safety
  *
- * `micro` NULL or an `edgevae_micro` not being opened or closed meanwhile; each pointer NULL
- * or as many values as its length says: `x` readable, the others writable, none used by
+ * `micro` NULL or a zeroed or opened `edgevae_micro` whose blob is still valid; each pointer
+ * NULL or as many values as its length says: `x` readable, the others writable, none used by
  * another thread during the call.
  */
 edgevae_status edgevae_micro_filter(const struct edgevae_micro *micro,
@@ -271,13 +278,15 @@ edgevae_status edgevae_micro_filter(const struct edgevae_micro *micro,
  *   whole message needs, NUL included.
  * - `EDGEVAE_STATUS_NULL_POINTER`: `micro` or `written` is NULL, or `buf` is NULL with
  *   `len` > 0.
- * - `EDGEVAE_STATUS_INVALID_ARGUMENT`: `micro` was never opened (no message there).
- * - `EDGEVAE_STATUS_BUSY`: another thread is writing or reading the message this instant.
+ * - `EDGEVAE_STATUS_INVALID_ARGUMENT`: `micro` was never opened, or was closed (no message
+ *   there), or `written` is misaligned.
+ * - `EDGEVAE_STATUS_BUSY`: another thread is writing or reading the message this instant, or
+ *   opening or closing the handle.
  *
  * # Safety
  *
- * `micro` must be NULL or an `edgevae_micro` not being opened or closed meanwhile; `buf` NULL
- * or `len` writable bytes; `written` NULL or a writable `size_t`.
+ * `micro` must be NULL or a zeroed or opened `edgevae_micro`; `buf` NULL or `len` writable
+ * bytes; `written` NULL or a writable `size_t`.
  */
 edgevae_status edgevae_micro_error(const struct edgevae_micro *micro,
                                    char *buf,
@@ -285,16 +294,18 @@ edgevae_status edgevae_micro_error(const struct edgevae_micro *micro,
                                    size_t *written);
 
 /**
- * Ends the use of `micro` (nothing to free: the handle and the blob are the caller's). Later
- * calls on it are refused until it is opened again. NULL and never-opened handles are fine.
+ * Ends the use of `micro` (nothing to free: the handle and the blob are the caller's); call it
+ * before the handle's storage goes away. Later calls on it are refused until it is opened
+ * again; its message is gone. NULL and never-opened handles are fine (`EDGEVAE_STATUS_OK`).
  *
- * Thread-safety: no other call may use `micro` meanwhile.
+ * Returns `EDGEVAE_STATUS_BUSY`, and does nothing, while another thread (or an interrupted
+ * context) has a call in progress on `micro`.
  *
  * # Safety
  *
- * `micro` must be NULL or point to a writable `edgevae_micro`.
+ * `micro` must be NULL or point to a zeroed or opened, writable `edgevae_micro`.
  */
-void edgevae_micro_close(struct edgevae_micro *micro);
+edgevae_status edgevae_micro_close(struct edgevae_micro *micro);
 
 /**
  * The name of a status value as a static NUL-terminated string (`"EDGEVAE_STATUS_OK"`, ...),

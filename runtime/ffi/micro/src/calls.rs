@@ -2,6 +2,7 @@
 //! the scratch arena, sample, filter, read the last error, close.
 
 use core::ffi::c_char;
+use core::ptr::{addr_of, addr_of_mut};
 
 use edgevae_runtime::core::Manifest;
 use edgevae_runtime::micro::{MicroFilterOutput, MicroModel};
@@ -12,33 +13,42 @@ use crate::handle::{self, edgevae_micro, Opened};
 use crate::status::edgevae_status;
 
 /// Runs `body` on the open handle `micro`: a failure's message is kept in the handle, prefixed
-/// with `function`, and its status returned. A NULL or never-opened handle has nowhere to keep
-/// a message: those give the status only.
+/// with `function`, and its status returned. A NULL handle, one never opened (or closed) and
+/// one being opened or closed have no message slot to trust: those give the status only.
 ///
 /// # Safety
 ///
-/// `micro` must be NULL or point to a readable `edgevae_micro` that is not being opened or
-/// closed meanwhile, whose blob is still valid.
+/// `micro` must be NULL or point to a zeroed or opened `edgevae_micro`, whose blob is still
+/// valid.
 unsafe fn on_open(
     micro: *const edgevae_micro,
     function: &str,
     body: impl FnOnce(&Opened, &MicroModel<'static>) -> Result<(), Fault>,
 ) -> edgevae_status {
     // SAFETY: forwarded caller contract.
-    let result = unsafe { handle::opened(micro) }.and_then(|opened| match &opened.model {
+    let entered = match unsafe { handle::enter(micro) } {
+        Ok(entered) => entered,
+        Err(status) => return status,
+    };
+    let result = entered.opened().and_then(|opened| match &opened.model {
         Some(model) => body(opened, model),
         None => Err(Fault::invalid("micro has no model")),
     });
     match result {
         Ok(()) => edgevae_status::Ok,
         Err(fault) => {
-            // SAFETY: as above.
-            if let Some(slot) = unsafe { handle::slot(micro) } {
-                slot.set(function, &fault.cause);
-            }
+            entered.header().message.set(function, &fault.cause);
             fault.status
         }
     }
+}
+
+/// The span of the handle and of its blob, which no output buffer may overlap.
+fn held(micro: *const edgevae_micro, opened: &Opened) -> [(&'static str, usize, usize); 2] {
+    [
+        ("micro", micro as usize, size_of::<edgevae_micro>()),
+        ("the blob", opened.header.blob_start, opened.header.blob_len),
+    ]
 }
 
 /// A slice from a C (pointer, length) pair holding exactly `expected` values.
@@ -121,11 +131,13 @@ fn row_values(manifest: &Manifest, n: usize, if_empty: &'static str) -> Result<u
 /// manifest lists, or is malformed: the message names the field, layer or section),
 /// `INVALID_ARGUMENT` (the blob or the handle is misaligned).
 ///
-/// Thread-safety: no other call may use `micro` meanwhile.
+/// `EDGEVAE_STATUS_BUSY`, and nothing done, while another call is in progress on `micro`.
+/// Opening an open handle replaces its model (the old blob is no longer borrowed).
 ///
 /// # Safety
 ///
-/// `micro` must be NULL or point to a writable `edgevae_micro`; `manifest_json` NULL or
+/// `micro` must be NULL or point to a zeroed or opened, writable `edgevae_micro` that stays
+/// where it is until closed; `manifest_json` NULL or
 /// `manifest_len` readable bytes (only read during the call); `blob` NULL or `blob_len`
 /// readable bytes that stay valid and unchanged until the handle is closed.
 #[no_mangle]
@@ -136,36 +148,58 @@ pub unsafe extern "C" fn edgevae_micro_open(
     blob: *const u8,
     blob_len: usize,
 ) -> edgevae_status {
-    // SAFETY: NULL or writable and unshared (caller contract); checked for NULL and alignment.
-    let opened = match unsafe { handle::reset(micro) } {
+    // SAFETY: NULL or a zeroed or opened handle, writable (caller contract); checked for
+    // NULL, alignment and calls in progress.
+    let opened = match unsafe { handle::begin_open(micro) } {
         Ok(opened) => opened,
-        Err(fault) => return fault.status,
+        Err(status) => return status,
     };
     let result = (|| -> Result<(), Fault> {
-        // SAFETY: NULL or `manifest_len` readable bytes (caller contract), checked.
+        // Checked before any slice is made: the handle was just rewritten, so bytes of it
+        // handed in as the JSON or the blob would alias the model.
+        let handle = ("micro", micro as usize, size_of::<edgevae_micro>());
+        disjoint(&[
+            handle,
+            ("manifest_json", manifest_json as usize, manifest_len),
+        ])?;
+        disjoint(&[handle, ("blob", blob as usize, blob_len)])?;
+        // SAFETY: NULL or `manifest_len` readable bytes (caller contract), checked, and not
+        // part of the handle.
         let json = unsafe { in_slice(manifest_json, manifest_len, manifest_len, "manifest_json") }?;
-        Manifest::parse_into(json, &mut opened.manifest)
+        // SAFETY: the handle is taken (no call in flight) and its manifest initialised by
+        // begin_open; only that field is borrowed mutably, for the parse.
+        let manifest = unsafe { &mut *addr_of_mut!((*opened).manifest) };
+        Manifest::parse_into(json, manifest)
             .map_err(|e| Fault::of(edgevae_status::Manifest, Cause::Manifest(e)))?;
         // SAFETY: NULL or `blob_len` readable bytes that outlive the handle unchanged (caller
         // contract), checked; 'static stands for "until edgevae_micro_close".
         let blob: &'static [u8] = unsafe { in_slice(blob, blob_len, blob_len, "blob") }?;
         // SAFETY: the manifest lives in the handle, which does not move while open (every call
-        // checks its address) and is not written again until the next open or the close,
-        // both of which drop the model first; 'static stands for "while the handle is open".
-        let manifest: &'static Manifest = unsafe { &*core::ptr::from_ref(&opened.manifest) };
-        opened.model = Some(MicroModel::from_blob(blob, manifest)?);
+        // checks its address) and is only written again by the next open or the close, which
+        // take the handle when no call is in flight and drop the model first; 'static stands
+        // for "while the handle is open".
+        let manifest: &'static Manifest = unsafe { &*addr_of!((*opened).manifest) };
+        let model = MicroModel::from_blob(blob, manifest)?;
+        // SAFETY: fields of the taken handle, written in place; the manifest is not touched.
+        unsafe {
+            addr_of_mut!((*opened).model).write(Some(model));
+            addr_of_mut!((*opened).header.blob_start).write(blob.as_ptr() as usize);
+            addr_of_mut!((*opened).header.blob_len).write(blob.len());
+        }
         Ok(())
     })();
-    match result {
-        Ok(()) => {
-            opened.mark_open();
-            edgevae_status::Ok
-        }
+    let status = match &result {
+        Ok(()) => edgevae_status::Ok,
         Err(fault) => {
-            opened.message.set("edgevae_micro_open", &fault.cause);
+            // SAFETY: the taken handle's message slot, initialised by begin_open.
+            let slot = unsafe { &*addr_of!((*opened).header.message) };
+            slot.set("edgevae_micro_open", &fault.cause);
             fault.status
         }
-    }
+    };
+    // SAFETY: from begin_open, nothing else since.
+    unsafe { handle::finish_open(opened, result.is_ok()) };
+    status
 }
 
 /// Writes to `*bytes` the exact scratch size, in bytes, for `max_batch` rows in one pass
@@ -177,8 +211,8 @@ pub unsafe extern "C" fn edgevae_micro_open(
 ///
 /// # Safety
 ///
-/// `micro` must be NULL or an `edgevae_micro` not being opened or closed meanwhile; `bytes`
-/// NULL or writable.
+/// `micro` must be NULL or a zeroed or opened `edgevae_micro` whose blob is still valid;
+/// `bytes` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn edgevae_micro_arena_size(
     micro: *const edgevae_micro,
@@ -212,8 +246,9 @@ pub unsafe extern "C" fn edgevae_micro_arena_size(
 ///
 /// # Safety
 ///
-/// `micro` NULL or an `edgevae_micro` not being opened or closed meanwhile; `arena` and `out`
-/// NULL or as many writable values as their lengths say, used by nothing else during the call.
+/// `micro` NULL or a zeroed or opened `edgevae_micro` whose blob is still valid; `arena` and
+/// `out` NULL or as many writable values as their lengths say, used by nothing else during the
+/// call.
 #[no_mangle]
 pub unsafe extern "C" fn edgevae_micro_sample(
     micro: *const edgevae_micro,
@@ -230,7 +265,13 @@ pub unsafe extern "C" fn edgevae_micro_sample(
             let len = row_values(&opened.manifest, n, "n is 0: draw at least one sample")?;
             check_buffer(out, out_len, len).map_err(|f| Fault::pointer(f, "out"))?;
             check_buffer(arena, arena_len, arena_len).map_err(|f| Fault::pointer(f, "arena"))?;
-            disjoint(&[span("arena", arena, arena_len), span("out", out, out_len)])?;
+            let [handle, blob] = held(micro, opened);
+            disjoint(&[
+                span("arena", arena, arena_len),
+                span("out", out, out_len),
+                handle,
+                blob,
+            ])?;
             // SAFETY: checked (not NULL, length, alignment, disjoint); writable and exclusive
             // by the caller's contract.
             let (arena, out) = (
@@ -256,8 +297,8 @@ pub unsafe extern "C" fn edgevae_micro_sample(
 ///
 /// # Safety
 ///
-/// `micro` NULL or an `edgevae_micro` not being opened or closed meanwhile; each pointer NULL
-/// or as many values as its length says: `x` readable, the others writable, none used by
+/// `micro` NULL or a zeroed or opened `edgevae_micro` whose blob is still valid; each pointer
+/// NULL or as many values as its length says: `x` readable, the others writable, none used by
 /// another thread during the call.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
@@ -302,7 +343,10 @@ pub unsafe extern "C" fn edgevae_micro_filter(
             for (what, check) in checks {
                 check.map_err(|f| Fault::pointer(f, what))?;
             }
+            let [handle, blob] = held(micro, opened);
             disjoint(&[
+                handle,
+                blob,
                 span("arena", arena, arena_len),
                 span("x", x, x_len),
                 span("scores", scores, scores_len),
@@ -353,13 +397,15 @@ pub unsafe extern "C" fn edgevae_micro_filter(
 ///   whole message needs, NUL included.
 /// - `EDGEVAE_STATUS_NULL_POINTER`: `micro` or `written` is NULL, or `buf` is NULL with
 ///   `len` > 0.
-/// - `EDGEVAE_STATUS_INVALID_ARGUMENT`: `micro` was never opened (no message there).
-/// - `EDGEVAE_STATUS_BUSY`: another thread is writing or reading the message this instant.
+/// - `EDGEVAE_STATUS_INVALID_ARGUMENT`: `micro` was never opened, or was closed (no message
+///   there), or `written` is misaligned.
+/// - `EDGEVAE_STATUS_BUSY`: another thread is writing or reading the message this instant, or
+///   opening or closing the handle.
 ///
 /// # Safety
 ///
-/// `micro` must be NULL or an `edgevae_micro` not being opened or closed meanwhile; `buf` NULL
-/// or `len` writable bytes; `written` NULL or a writable `size_t`.
+/// `micro` must be NULL or a zeroed or opened `edgevae_micro`; `buf` NULL or `len` writable
+/// bytes; `written` NULL or a writable `size_t`.
 #[no_mangle]
 pub unsafe extern "C" fn edgevae_micro_error(
     micro: *const edgevae_micro,
@@ -374,10 +420,11 @@ pub unsafe extern "C" fn edgevae_micro_error(
         return edgevae_status::InvalidArgument;
     }
     // SAFETY: forwarded caller contract.
-    let Some(slot) = (unsafe { handle::slot(micro) }) else {
-        return edgevae_status::InvalidArgument;
+    let entered = match unsafe { handle::enter(micro) } {
+        Ok(entered) => entered,
+        Err(status) => return status,
     };
-    let Some(message) = slot.get() else {
+    let Some(message) = entered.header().message.get() else {
         return edgevae_status::Busy;
     };
     let message = message.as_str();
@@ -404,16 +451,18 @@ pub unsafe extern "C" fn edgevae_micro_error(
     }
 }
 
-/// Ends the use of `micro` (nothing to free: the handle and the blob are the caller's). Later
-/// calls on it are refused until it is opened again. NULL and never-opened handles are fine.
+/// Ends the use of `micro` (nothing to free: the handle and the blob are the caller's); call it
+/// before the handle's storage goes away. Later calls on it are refused until it is opened
+/// again; its message is gone. NULL and never-opened handles are fine (`EDGEVAE_STATUS_OK`).
 ///
-/// Thread-safety: no other call may use `micro` meanwhile.
+/// Returns `EDGEVAE_STATUS_BUSY`, and does nothing, while another thread (or an interrupted
+/// context) has a call in progress on `micro`.
 ///
 /// # Safety
 ///
-/// `micro` must be NULL or point to a writable `edgevae_micro`.
+/// `micro` must be NULL or point to a zeroed or opened, writable `edgevae_micro`.
 #[no_mangle]
-pub unsafe extern "C" fn edgevae_micro_close(micro: *mut edgevae_micro) {
+pub unsafe extern "C" fn edgevae_micro_close(micro: *mut edgevae_micro) -> edgevae_status {
     // SAFETY: forwarded caller contract.
     unsafe { handle::close(micro) }
 }

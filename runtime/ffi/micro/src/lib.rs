@@ -6,13 +6,15 @@
 //!
 //! Conventions, those of `libedgevae` where a microcontroller allows:
 //! - Every function returns an `edgevae_status` (`EDGEVAE_STATUS_OK` = 0 on success), except
-//!   `edgevae_status_name` and `edgevae_micro_close`, which cannot fail.
-//! - A handle is an `edgevae_micro` the caller allocates (a `static`, typically): no heap. On
-//!   failure the handle keeps a message naming the problem, read with `edgevae_micro_error`.
-//!   `libedgevae`'s per-thread `edgevae_last_error` needs thread-local storage, which bare
-//!   metal does not have.
+//!   `edgevae_status_name`, which cannot fail.
+//! - A handle is an `edgevae_micro` the caller allocates, zeroed (a `static`, typically): no
+//!   heap. On failure the handle keeps a message naming the problem, read with
+//!   `edgevae_micro_error`. `libedgevae`'s per-thread `edgevae_last_error` needs thread-local
+//!   storage, which bare metal does not have.
 //! - Buffers belong to the caller; each is followed by its length in values, which must be
-//!   exactly what the call needs. NULL pointers are checked before anything is read or written.
+//!   exactly what the call needs, and none may overlap another, the handle or the blob.
+//!   Nothing is read or written through a pointer before it is checked (NULL, alignment,
+//!   length).
 //! - No unwinding: the micro backend does not panic on any input (the bad-input corpus and the
 //!   fuzz target hold it to that); a panic would be a bug, and it stops the program (an
 //!   undefined-instruction fault on Arm bare metal, an abort on a host).

@@ -64,6 +64,10 @@ pub struct Slot {
     text: UnsafeCell<Text>,
 }
 
+// SAFETY: the text is only reached inside `with`, which holds the flag (taken by a
+// compare-exchange, released after), so no two threads touch it at once.
+unsafe impl Sync for Slot {}
+
 impl Default for Slot {
     fn default() -> Self {
         Self::new()

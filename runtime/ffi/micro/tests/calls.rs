@@ -209,11 +209,17 @@ fn micro_calls_give_the_rust_backends_results() {
     assert_eq!(c, r, "the C ABI's filter outputs are the Rust API's");
     assert_eq!(c_mask, r_mask);
     assert_eq!(c_mask[5], 1, "the flipped pixel is masked");
-    // SAFETY: open handles no other call uses; NULL is fine.
+    // SAFETY: open handles (interior mutability: the storage is an UnsafeCell) no other call
+    // uses; NULL is fine.
     unsafe {
-        edgevae_micro_close(std::ptr::from_ref(sampler).cast_mut());
-        edgevae_micro_close(std::ptr::from_ref(filter).cast_mut());
-        edgevae_micro_close(std::ptr::null_mut());
+        for micro in [sampler, filter] {
+            let status = edgevae_micro_close(std::ptr::from_ref(micro).cast_mut());
+            assert_eq!(status, edgevae_status::Ok);
+        }
+        assert_eq!(
+            edgevae_micro_close(std::ptr::null_mut()),
+            edgevae_status::Ok
+        );
     }
 }
 
@@ -265,6 +271,16 @@ fn bad_micro_arguments_get_a_status_and_a_message() {
     let status =
         unsafe { edgevae_micro_open(std::ptr::null_mut(), json.as_ptr(), 1, good.as_ptr(), 1) };
     assert_eq!(status, edgevae_status::NullPointer);
+    // The JSON inside the handle it is parsed into: refused, not read.
+    let inside = std::ptr::from_ref(&*micro).cast::<u8>();
+    // SAFETY: the handle is writable and the JSON pointer is refused before any read.
+    let status = unsafe { edgevae_micro_open(&mut *micro, inside, 64, good.as_ptr(), good.len()) };
+    expect(
+        &*micro,
+        status,
+        edgevae_status::InvalidArgument,
+        "micro and manifest_json overlap",
+    );
 
     let blob = Placed::new(&good, 0);
     let sampler = opened(blob.bytes());
@@ -378,6 +394,16 @@ fn bad_micro_arguments_get_a_status_and_a_message() {
             edgevae_status::NullPointer,
             "bytes is NULL",
         );
+        // Outputs inside the handle or the blob are refused before any write.
+        let handle_bytes = std::ptr::from_ref(sampler).cast_mut().cast::<f32>();
+        let status =
+            edgevae_micro_sample(sampler, bytes.as_mut_ptr(), needed, 1, 1, handle_bytes, D);
+        expect(
+            sampler,
+            status,
+            edgevae_status::InvalidArgument,
+            "out and micro overlap",
+        );
         // A successful call leaves the message alone.
         assert_eq!(
             sample(sampler, &mut bytes[..needed], 1).0,
@@ -385,9 +411,9 @@ fn bad_micro_arguments_get_a_status_and_a_message() {
         );
         expect(
             sampler,
-            edgevae_status::NullPointer,
-            edgevae_status::NullPointer,
-            "bytes is NULL",
+            edgevae_status::InvalidArgument,
+            edgevae_status::InvalidArgument,
+            "out and micro overlap",
         );
     }
 }
@@ -464,8 +490,11 @@ fn a_handle_is_refused_unless_open_where_it_was_opened() {
         (edgevae_status::Ok, first.clone())
     );
 
-    // SAFETY: an open handle no other call uses.
-    unsafe { edgevae_micro_close(&mut *sampler) };
+    assert_eq!(
+        // SAFETY: an open handle no other call uses.
+        unsafe { edgevae_micro_close(&mut *sampler) },
+        edgevae_status::Ok
+    );
     let (status, _) = sample(&sampler, arena, 7);
     assert_eq!(status, edgevae_status::InvalidArgument, "closed");
 
