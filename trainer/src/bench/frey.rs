@@ -15,7 +15,7 @@ use edgevae_trainer::data::Dataset;
 use edgevae_trainer::error::{Error, Result};
 use edgevae_trainer::nmse::nmse;
 use edgevae_trainer::rpca::{pcp, PcpOptions};
-use edgevae_trainer::train::{train, Flow, LoadedRun, StageSchedule, TrainConfig, TrainRequest};
+use edgevae_trainer::train::{train, Flow, LoadedRun, TrainConfig, TrainRequest};
 
 pub struct FreyOptions {
     pub data: String,
@@ -71,13 +71,8 @@ fn config_for(opts: &FreyOptions, v: Variant) -> Result<TrainConfig> {
     if let Some(h) = &opts.hidden {
         config.stage1.hidden = h.clone();
     }
-    let s = &config.schedule1;
-    config.schedule1 = StageSchedule::new(opts.epochs, s.batch, s.lr);
-    // The demo scores reconstructions: stage 2 is a token epoch.
-    config.stage2.width = 16;
-    config.stage2.depth = 1;
-    let s = &config.schedule2;
-    config.schedule2 = StageSchedule::new(1, s.batch, s.lr);
+    config.schedule1 = config.schedule1.with_epochs(opts.epochs);
+    super::token_stage2(&mut config);
     Ok(config)
 }
 

@@ -13,7 +13,7 @@ use edgevae_trainer::atomic_file;
 use edgevae_trainer::data::npy;
 use edgevae_trainer::error::{Error, Result};
 use edgevae_trainer::rpca::{generate, nmse, pcp, PcpOptions, SyntheticRpca};
-use edgevae_trainer::train::{train, Flow, LoadedRun, StageSchedule, TrainConfig, TrainRequest};
+use edgevae_trainer::train::{train, Flow, LoadedRun, TrainConfig, TrainRequest};
 
 #[derive(Clone, Debug)]
 pub struct GridOptions {
@@ -87,11 +87,8 @@ fn vae_reconstruction(
         r.warmup = opts.robust_warmup;
     }
     stage1.recycle = opts.recycle;
-    config.stage2.width = 16;
-    config.stage2.depth = 1;
-    let schedule = |epochs: usize, s: &StageSchedule| StageSchedule::new(epochs, s.batch, s.lr);
-    config.schedule1 = schedule(opts.epochs, &config.schedule1);
-    config.schedule2 = schedule(1, &config.schedule2);
+    config.schedule1 = config.schedule1.with_epochs(opts.epochs);
+    super::token_stage2(&mut config);
     let req = TrainRequest {
         run_dir: run_dir.to_path_buf(),
         config,

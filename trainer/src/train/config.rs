@@ -30,6 +30,12 @@ impl StageSchedule {
         }
     }
 
+    /// This schedule's batch and learning rate over `epochs`, halving as [`StageSchedule::new`]
+    /// does for that length (what `train --epochs N` gives).
+    pub fn with_epochs(&self, epochs: usize) -> Self {
+        Self::new(epochs, self.batch, self.lr)
+    }
+
     /// Every field, named `{prefix}.field` (`halve_every` takes any value).
     pub fn validate(&self, prefix: &str) -> Checked {
         at_least_one(&format!("{prefix}.epochs"), self.epochs)?;
