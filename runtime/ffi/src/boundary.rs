@@ -132,40 +132,36 @@ pub(crate) fn check_buffer<T>(
     checks::check_buffer(ptr, len, expected).map_err(|f| Error::pointer(f, what))
 }
 
-/// A slice from a C (pointer, length) pair holding exactly `expected` values.
+/// A slice from a C (pointer, length) pair holding exactly `expected` values
+/// ([`checks::in_slice`], the refusal named `what`).
 ///
 /// # Safety
 ///
-/// `ptr` must be NULL or point to `len` initialised values that nothing mutates during `'a`.
+/// As [`checks::in_slice`].
 pub(crate) unsafe fn in_slice<'a, T>(
     ptr: *const T,
     len: usize,
     expected: usize,
     what: &str,
 ) -> Result<&'a [T], Error> {
-    check_buffer(ptr, len, expected, what)?;
-    // SAFETY: not NULL, aligned, `len` values of at most isize::MAX bytes (checked); readable
-    // and not mutated by the caller's contract.
-    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+    // SAFETY: forwarded caller contract.
+    unsafe { checks::in_slice(ptr, len, expected) }.map_err(|f| Error::pointer(f, what))
 }
 
-/// A mutable slice from a C (pointer, length) pair holding exactly `expected` values.
+/// A mutable slice from a C (pointer, length) pair holding exactly `expected` values
+/// ([`checks::out_slice`], the refusal named `what`).
 ///
 /// # Safety
 ///
-/// `ptr` must be NULL or point to `len` writable values (any bit pattern valid for `T`) that
-/// nothing else reads or writes during `'a`.
+/// As [`checks::out_slice`].
 pub(crate) unsafe fn out_slice<'a, T>(
     ptr: *mut T,
     len: usize,
     expected: usize,
     what: &str,
 ) -> Result<&'a mut [T], Error> {
-    check_buffer(ptr, len, expected, what)?;
-    // SAFETY: not NULL, aligned, `len` values of at most isize::MAX bytes (checked); writable
-    // and exclusive by the caller's contract. Callers only use T = f32 or u8, for which every
-    // bit pattern is valid, so uninitialised C memory is not read as an invalid value.
-    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+    // SAFETY: forwarded caller contract.
+    unsafe { checks::out_slice(ptr, len, expected) }.map_err(|f| Error::pointer(f, what))
 }
 
 /// A NUL-terminated C string as UTF-8.

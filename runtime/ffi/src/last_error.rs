@@ -3,21 +3,11 @@
 
 use std::ffi::c_char;
 
+use ::edgevae_micro::message;
+
 use crate::boundary::{self, Error};
 pub use crate::error_slot::get;
 use crate::status::edgevae_status;
-
-/// The longest prefix of `text` that fits in `room` bytes without splitting a UTF-8 character.
-fn truncate(text: &str, room: usize) -> &str {
-    if text.len() <= room {
-        return text;
-    }
-    let mut end = room;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
 
 /// Copies the calling thread's last error message into `buf` (`len` bytes), NUL-terminated.
 ///
@@ -54,40 +44,18 @@ pub unsafe extern "C" fn edgevae_last_error(
             return Err(Error::null("buf"));
         }
         let message = get();
-        let needed = message.len() + 1;
-        let fits = needed <= len;
-        if len > 0 {
-            let part = truncate(&message, len - 1);
-            // SAFETY: `buf` is not NULL (checked above) and points to `len` writable bytes; we
-            // write `part.len() + 1 <= len` bytes from a Rust string, which cannot overlap them.
-            unsafe {
-                std::ptr::copy_nonoverlapping(part.as_ptr(), buf.cast::<u8>(), part.len());
-                buf.add(part.len()).write(0);
-            }
-        }
-        // SAFETY: `written` was checked to be non-NULL and aligned by `out_ptr`.
-        unsafe { written.write(if fits { message.len() } else { needed }) };
-        if fits {
-            Ok(())
-        } else {
-            Err(Error::new(
-                edgevae_status::BufferTooSmall,
-                format!("the message needs {needed} bytes, the buffer has {len}"),
-            ))
+        // SAFETY: `buf` is NULL only with `len` 0 (checked above) and otherwise points to `len`
+        // writable bytes (caller contract), which a Rust string cannot overlap; `written` was
+        // checked to be non-NULL and aligned by `out_ptr`.
+        match unsafe { message::copy_out(&message, buf, len, written) } {
+            edgevae_status::Ok => Ok(()),
+            status => Err(Error::new(
+                status,
+                format!(
+                    "the message needs {} bytes, the buffer has {len}",
+                    message.len() + 1
+                ),
+            )),
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::truncate;
-
-    #[test]
-    fn truncation_keeps_whole_characters() {
-        assert_eq!(truncate("abc", 5), "abc");
-        assert_eq!(truncate("abc", 2), "ab");
-        assert_eq!(truncate("aé", 2), "a");
-        assert_eq!(truncate("aé", 3), "aé");
-        assert_eq!(truncate("é", 0), "");
-    }
 }

@@ -7,9 +7,10 @@ use core::ptr::{addr_of, addr_of_mut};
 use edgevae_runtime::core::Manifest;
 use edgevae_runtime::micro::{MicroFilterOutput, MicroModel};
 
-use crate::checks::{check_buffer, check_ptr};
+use crate::checks::{self, check_buffer, check_ptr};
 use crate::fault::{Cause, Fault};
 use crate::handle::{self, edgevae_micro, Opened};
+use crate::message;
 use crate::status::edgevae_status;
 
 /// Runs `body` on the open handle `micro`: a failure's message is kept in the handle, prefixed
@@ -51,39 +52,34 @@ fn held(micro: *const edgevae_micro, opened: &Opened) -> [(&'static str, usize, 
     ]
 }
 
-/// A slice from a C (pointer, length) pair holding exactly `expected` values.
+/// [`checks::in_slice`], the refusal named `what`.
 ///
 /// # Safety
 ///
-/// `ptr` must be NULL or point to `len` initialised values nothing mutates during `'a`.
+/// As [`checks::in_slice`].
 unsafe fn in_slice<'a, T>(
     ptr: *const T,
     len: usize,
     expected: usize,
     what: &'static str,
 ) -> Result<&'a [T], Fault> {
-    check_buffer(ptr, len, expected).map_err(|f| Fault::pointer(f, what))?;
-    // SAFETY: not NULL, aligned, `len` values of at most isize::MAX bytes (checked); readable
-    // and unmutated by the caller's contract.
-    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+    // SAFETY: forwarded caller contract.
+    unsafe { checks::in_slice(ptr, len, expected) }.map_err(|f| Fault::pointer(f, what))
 }
 
-/// A mutable slice from a C (pointer, length) pair holding exactly `expected` values.
+/// [`checks::out_slice`], the refusal named `what`.
 ///
 /// # Safety
 ///
-/// `ptr` must be NULL or point to `len` writable values (f32 or u8: every bit pattern valid)
-/// that nothing else uses during `'a`.
+/// As [`checks::out_slice`].
 unsafe fn out_slice<'a, T>(
     ptr: *mut T,
     len: usize,
     expected: usize,
     what: &'static str,
 ) -> Result<&'a mut [T], Fault> {
-    check_buffer(ptr, len, expected).map_err(|f| Fault::pointer(f, what))?;
-    // SAFETY: not NULL, aligned, `len` values of at most isize::MAX bytes (checked); writable
-    // and exclusive by the caller's contract.
-    Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+    // SAFETY: forwarded caller contract.
+    unsafe { checks::out_slice(ptr, len, expected) }.map_err(|f| Fault::pointer(f, what))
 }
 
 /// Fails when two of the caller's buffers share memory: the call would read and write the
@@ -427,28 +423,8 @@ pub unsafe extern "C" fn edgevae_micro_error(
     let Some(message) = entered.header().message.get() else {
         return edgevae_status::Busy;
     };
-    let message = message.as_str();
-    let needed = message.len() + 1;
-    let fits = needed <= len;
-    if len > 0 {
-        let mut end = message.len().min(len - 1);
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        // SAFETY: `buf` is not NULL (checked) and holds `len` writable bytes; `end + 1 <= len`
-        // bytes are written, from a copy on this stack, which cannot overlap them.
-        unsafe {
-            core::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), end);
-            buf.add(end).write(0);
-        }
-    }
-    // SAFETY: not NULL and aligned (checked), writable by the caller's contract.
-    unsafe { written.write(if fits { message.len() } else { needed }) };
-    if fits {
-        edgevae_status::Ok
-    } else {
-        edgevae_status::BufferTooSmall
-    }
+    // SAFETY: `buf` and `written` checked above; writable by the caller's contract.
+    unsafe { message::copy_out(message.as_str(), buf, len, written) }
 }
 
 /// Ends the use of `micro` (nothing to free: the handle and the blob are the caller's); call it

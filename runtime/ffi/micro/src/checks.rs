@@ -92,6 +92,40 @@ pub fn check_buffer<T>(ptr: *const T, len: usize, expected: usize) -> Result<(),
     Ok(())
 }
 
+/// A slice from a C (pointer, length) pair holding exactly `expected` values.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or point to `len` initialised values that nothing mutates during `'a`.
+pub unsafe fn in_slice<'a, T>(
+    ptr: *const T,
+    len: usize,
+    expected: usize,
+) -> Result<&'a [T], PointerFault> {
+    check_buffer(ptr, len, expected)?;
+    // SAFETY: not NULL, aligned, `len` values of at most isize::MAX bytes (checked); readable
+    // and not mutated by the caller's contract.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// A mutable slice from a C (pointer, length) pair holding exactly `expected` values.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or point to `len` writable values (any bit pattern valid for `T`) that
+/// nothing else reads or writes during `'a`.
+pub unsafe fn out_slice<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    expected: usize,
+) -> Result<&'a mut [T], PointerFault> {
+    check_buffer(ptr, len, expected)?;
+    // SAFETY: not NULL, aligned, `len` values of at most isize::MAX bytes (checked); writable
+    // and exclusive by the caller's contract. Callers only use T = f32 or u8, for which every
+    // bit pattern is valid, so uninitialised C memory is not read as an invalid value.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,13 @@
-//! Error messages without an allocator: a fixed-capacity text that truncates, and the slot a
-//! handle keeps its last one in.
+//! Error messages without an allocator: a fixed-capacity text that truncates, the slot a
+//! handle keeps its last one in, and the copy of a message into a caller's buffer (which
+//! `libedgevae`'s `edgevae_last_error` shares).
 
 use core::cell::UnsafeCell;
+use core::ffi::c_char;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::status::edgevae_status;
 
 /// The longest message a handle keeps, in bytes, without the NUL (longer ones are cut at a
 /// character boundary): a buffer of this plus one always holds `edgevae_micro_error`'s text.
@@ -38,14 +42,58 @@ impl Text {
 
 impl fmt::Write for Text {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = EDGEVAE_MICRO_MESSAGE_BYTES - self.len;
-        let mut end = s.len().min(room);
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.bytes[self.len..self.len + end].copy_from_slice(&s.as_bytes()[..end]);
-        self.len += end;
+        let part = truncate(s, EDGEVAE_MICRO_MESSAGE_BYTES - self.len);
+        self.bytes[self.len..self.len + part.len()].copy_from_slice(part.as_bytes());
+        self.len += part.len();
         Ok(())
+    }
+}
+
+/// The longest prefix of `text` that fits in `room` bytes without splitting a UTF-8 character.
+pub fn truncate(text: &str, room: usize) -> &str {
+    if text.len() <= room {
+        return text;
+    }
+    let mut end = room;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Copies `message` into the caller's `buf` (`len` bytes), NUL-terminated, as
+/// `edgevae_last_error` and `edgevae_micro_error` do: `EDGEVAE_STATUS_OK` with `*written` the
+/// message length when the message and its NUL fit; otherwise `EDGEVAE_STATUS_BUFFER_TOO_SMALL`
+/// with as much as fits (cut at a character boundary) and a NUL, unless `len` is 0, and
+/// `*written` the size needed, NUL included.
+///
+/// # Safety
+///
+/// `buf` must point to `len` writable bytes (it may be NULL only when `len` is 0), not
+/// overlapping `message`; `written` must be non-NULL, aligned and writable.
+pub unsafe fn copy_out(
+    message: &str,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> edgevae_status {
+    let needed = message.len() + 1;
+    let fits = needed <= len;
+    if len > 0 {
+        let part = truncate(message, len - 1);
+        // SAFETY: `buf` holds `len` writable bytes (caller contract); `part.len() + 1 <= len`
+        // bytes are written, from `message`, which does not overlap them.
+        unsafe {
+            core::ptr::copy_nonoverlapping(part.as_ptr(), buf.cast::<u8>(), part.len());
+            buf.add(part.len()).write(0);
+        }
+    }
+    // SAFETY: non-NULL, aligned and writable by the caller's contract.
+    unsafe { written.write(if fits { message.len() } else { needed }) };
+    if fits {
+        edgevae_status::Ok
+    } else {
+        edgevae_status::BufferTooSmall
     }
 }
 
@@ -124,6 +172,15 @@ mod tests {
         assert_eq!(text.as_str().len(), EDGEVAE_MICRO_MESSAGE_BYTES - 1);
         assert!(text.as_str().starts_with("aé"));
         assert_eq!(Text::of(format_args!("{} {}", 1, "b")).as_str(), "1 b");
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        assert_eq!(truncate("abc", 5), "abc");
+        assert_eq!(truncate("abc", 2), "ab");
+        assert_eq!(truncate("aé", 2), "a");
+        assert_eq!(truncate("aé", 3), "aé");
+        assert_eq!(truncate("é", 0), "");
     }
 
     #[test]
