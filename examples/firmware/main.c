@@ -52,33 +52,28 @@ static char *put_hex(char *at, uint32_t v) {
     return at;
 }
 
-static void line_dec(const char *name, uint32_t i, uint32_t v) {
+/* One "name index value" line: the value in decimal, or as "0x" and 8 hex digits. */
+static void line(const char *name, uint32_t i, uint32_t v, int hex) {
     char buf[64];
     char *at = put_str(buf, name);
     *at++ = ' ';
     at = put_dec(at, i);
     *at++ = ' ';
-    at = put_dec(at, v);
+    at = hex ? put_hex(put_str(at, "0x"), v) : put_dec(at, v);
     *at++ = '\n';
     *at = 0;
     board_write(buf);
 }
 
+static void line_dec(const char *name, uint32_t i, uint32_t v) { line(name, i, v, 0); }
+
+/* An f32 as its IEEE bits, so that the comparison sees every bit. */
 static void line_f32(const char *name, uint32_t i, float v) {
     union {
         float f;
         uint32_t bits;
     } pun = {.f = v};
-    char buf[64];
-    char *at = put_str(buf, name);
-    *at++ = ' ';
-    at = put_dec(at, i);
-    *at++ = ' ';
-    at = put_str(at, "0x");
-    at = put_hex(at, pun.bits);
-    *at++ = '\n';
-    *at = 0;
-    board_write(buf);
+    line(name, i, pun.bits, 1);
 }
 
 static void note(const char *what, uint32_t v) {
