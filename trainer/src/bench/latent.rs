@@ -13,7 +13,7 @@ use candle_core::Device;
 use edgevae_trainer::error::Result;
 use edgevae_trainer::report::evaluation::{SampleReference, SamplerScore};
 use edgevae_trainer::train::active_dims::measure;
-use edgevae_trainer::train::{train, Flow, LoadedRun, TrainConfig, TrainRequest};
+use edgevae_trainer::train::{train, Flow, LoadedRun, RunDir, TrainConfig, TrainRequest};
 
 pub struct SweepOptions {
     pub data: String,
@@ -71,7 +71,7 @@ pub fn run_kappa(
     let reused = finished(&dir, &config);
     if !reused {
         let request = TrainRequest {
-            resume: dir.join("state.json").exists(),
+            resume: RunDir::new(&dir).is_started(),
             run_dir: dir.clone(),
             config,
             device: Device::Cpu,

@@ -4,8 +4,9 @@
 //! - `config.json`: everything the run was asked to do;
 //! - `state.json`: what is done, written last each epoch: the commit point;
 //! - `checkpoints/`: one safetensors file per stage and committed epoch;
-//! - `active_dims.json`, `reconstructions.png`, `samples_stage1.png`, `samples_two_stage.png`:
-//!   the run's reports, written at the end; `eval.json`, written by `edgevae eval`.
+//! - `active_dims.json`, `reconstructions.png`, `samples_stage1.png`, `samples_two_stage.png`,
+//!   and the diagnostics `losses.png`, `active_dims.png`, `traversals.png`: the run's reports,
+//!   written at the end; `eval.json`, written by `edgevae eval`.
 
 use std::path::{Path, PathBuf};
 
